@@ -1,0 +1,365 @@
+"""Argo Workflows knowledge, written once for checks and remediations alike.
+
+Sources: argo-workflows docs and code at the versions named in
+../shared/CATALOG.md (workflow-controller flags, config/config.go,
+workflow/artifactrepositories/artifactrepositories.go).
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import yaml
+
+CONTROLLER_NAME = "workflow-controller"
+CONTROLLER_CONFIGMAP = "workflow-controller-configmap"
+DEFAULT_CONTROLLER_NAMESPACE = "argo"
+ARTIFACT_REPOSITORIES_CONFIGMAP = "artifact-repositories"
+DEFAULT_REPO_ANNOTATION = "workflows.argoproj.io/default-artifact-repository"
+WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
+
+
+# ---------------------------------------------------------------- versions
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Version:
+    major: int
+    minor: int
+    patch: int = 0
+
+    def __str__(self) -> str:
+        return f"v{self.major}.{self.minor}.{self.patch}"
+
+    def at_least(self, major: int, minor: int) -> bool:
+        return (self.major, self.minor) >= (major, minor)
+
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_version(text: str | None) -> Version | None:
+    """'v3.7.18', '3.4', 'v3.5.0-rc1' -> Version; anything else (latest, a digest) -> None."""
+    m = _VERSION_RE.match((text or "").strip())
+    if not m:
+        return None
+    return Version(int(m[1]), int(m[2]), int(m[3] or 0))
+
+
+def image_version(image: str | None) -> Version | None:
+    """The version in an image reference's tag: quay.io/argoproj/workflow-controller:v3.7.18."""
+    if not image:
+        return None
+    ref = image.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    return parse_version(last.rsplit(":", 1)[1])
+
+
+# ---------------------------------------------------------------- controller
+
+@dataclasses.dataclass
+class Controller:
+    """The workflow-controller Deployment and what its container says."""
+
+    deployment: dict[str, Any] | None
+    namespace: str
+    args: list[str]
+    image: str | None
+
+    @property
+    def version(self) -> Version | None:
+        return image_version(self.image)
+
+    def flag(self, name: str) -> str | None:
+        """The value of --name (as '--name value' or '--name=value'); None when absent."""
+        for i, arg in enumerate(self.args):
+            if arg == name and i + 1 < len(self.args):
+                return self.args[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+        return None
+
+    def has_flag(self, name: str) -> bool:
+        return any(a == name or a.startswith(name + "=") for a in self.args)
+
+    @property
+    def configmap_name(self) -> str:
+        return self.flag("--configmap") or CONTROLLER_CONFIGMAP
+
+    @property
+    def namespaced(self) -> bool:
+        value = self.flag("--namespaced")
+        return self.has_flag("--namespaced") and value not in ("false", "False", "0")
+
+    @property
+    def managed_namespace(self) -> str | None:
+        return self.flag("--managed-namespace")
+
+
+def _is_controller(dep: dict[str, Any]) -> bool:
+    meta = dep.get("metadata", {})
+    if meta.get("name") == CONTROLLER_NAME or (meta.get("labels") or {}).get("app") == CONTROLLER_NAME:
+        return True
+    return any("workflow-controller" in (c.get("image") or "") for c in _containers(dep))
+
+
+def _containers(dep: dict[str, Any]) -> list[dict[str, Any]]:
+    return ((dep.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
+
+
+def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | None = None) -> Controller:
+    """The controller Deployment (preferring namespace_hint); a placeholder when none exists."""
+    found = [d for d in deployments if _is_controller(d)]
+    if namespace_hint:
+        found.sort(key=lambda d: d["metadata"].get("namespace") != namespace_hint)
+    if not found:
+        return Controller(None, namespace_hint or DEFAULT_CONTROLLER_NAMESPACE, [], None)
+    dep = found[0]
+    containers = _containers(dep)
+    main = next((c for c in containers if c.get("name") == "workflow-controller"),
+                containers[0] if containers else {})
+    args = [str(a) for a in (main.get("command") or [])[1:] + (main.get("args") or [])]
+    return Controller(dep, dep["metadata"].get("namespace") or DEFAULT_CONTROLLER_NAMESPACE,
+                      args, main.get("image"))
+
+
+# ---------------------------------------------------------------- controller configmap
+
+@dataclasses.dataclass
+class ConfigProblem:
+    key: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclasses.dataclass
+class ControllerConfig:
+    """The controller configmap, parsed. `settings` maps each setting to its value."""
+
+    configmap: dict[str, Any] | None
+    settings: dict[str, Any]
+    problems: list[ConfigProblem]
+    form: str  # "config" (one `config: |` key), "keys" (one key per setting), "mixed" or "empty"
+
+    @property
+    def name(self) -> str:
+        meta = (self.configmap or {}).get("metadata", {})
+        return f"{meta.get('namespace')}/{meta.get('name')}"
+
+    def source(self, setting: str) -> str:
+        """Where a setting lives, for messages: 'ConfigMap argo/x key config' or '... key artifactRepository'."""
+        key = "config" if self.form in ("config", "mixed") and setting not in (
+            (self.configmap or {}).get("data") or {}) else setting
+        return f"ConfigMap {self.name} key {key}"
+
+
+def yaml_error(e: yaml.YAMLError) -> tuple[str, int | None, int | None]:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    if mark is None:
+        return problem, None, None
+    return problem, mark.line + 1, mark.column + 1
+
+
+def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfig:
+    if configmap is None:
+        return ControllerConfig(None, {}, [], "empty")
+    data: dict[str, str] = configmap.get("data") or {}
+    problems: list[ConfigProblem] = []
+    settings: dict[str, Any] = {}
+    if "config" in data:
+        form = "mixed" if len(data) > 1 else "config"
+        if form == "mixed":
+            others = ", ".join(sorted(k for k in data if k != "config"))
+            problems.append(ConfigProblem("config", f"`config` is mixed with other keys ({others}); "
+                                                    "the controller reads only one form"))
+        try:
+            parsed = yaml.safe_load(data["config"] or "") or {}
+            if isinstance(parsed, dict):
+                settings.update(parsed)
+            else:
+                problems.append(ConfigProblem("config", "`config` does not hold a YAML mapping"))
+        except yaml.YAMLError as e:
+            msg, line, col = yaml_error(e)
+            problems.append(ConfigProblem("config", f"not valid YAML: {msg}", line, col))
+    else:
+        form = "keys" if data else "empty"
+    for key, text in data.items():
+        if key == "config":
+            continue
+        try:
+            settings[key] = yaml.safe_load(text or "")
+        except yaml.YAMLError as e:
+            msg, line, col = yaml_error(e)
+            problems.append(ConfigProblem(key, f"not valid YAML: {msg}", line, col))
+    return ControllerConfig(configmap, settings, problems, form)
+
+
+# ---------------------------------------------------------------- workflow namespaces and identities
+
+def workflow_namespaces(objects_by_kind: dict[str, list[dict[str, Any]]], controller: Controller,
+                        extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The controller's namespace, every namespace holding workflow objects, the managed
+    namespace of a --namespaced controller, and any given with -n."""
+    found = {controller.namespace, *extra}
+    for objs in objects_by_kind.values():
+        found.update(o["metadata"]["namespace"] for o in objs if o.get("metadata", {}).get("namespace"))
+    if controller.namespaced and controller.managed_namespace:
+        found.add(controller.managed_namespace)
+    return sorted(found)
+
+
+def _workflow_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronWorkflow":
+        return spec.get("workflowSpec") or {}
+    return spec
+
+
+def workflow_service_accounts(objects_by_kind: dict[str, list[dict[str, Any]]], namespaces: list[str],
+                              config: ControllerConfig) -> dict[str, set[str]]:
+    """namespace -> service accounts workflows there run as (default: workflowDefaults', else `default`)."""
+    defaults = (config.settings.get("workflowDefaults") or {})
+    default_sa = ((defaults.get("spec") or {}) if isinstance(defaults, dict) else {}).get(
+        "serviceAccountName") or "default"
+    result: dict[str, set[str]] = {ns: {default_sa} for ns in namespaces}
+    for objs in objects_by_kind.values():
+        for o in objs:
+            ns = o["metadata"].get("namespace")
+            sa = _workflow_spec(o).get("serviceAccountName")
+            if ns in result and sa:
+                result[ns].add(sa)
+    return result
+
+
+# ---------------------------------------------------------------- artifact repositories
+
+@dataclasses.dataclass
+class SecretRef:
+    field: str  # e.g. s3.accessKeySecret
+    name: str
+    key: str
+
+
+@dataclasses.dataclass
+class Repository:
+    """One artifact repository a workflow namespace resolves, and where it came from."""
+
+    namespace: str  # the workflow namespace that uses it
+    source: str  # "ConfigMap argo/workflow-controller-configmap key artifactRepository"
+    spec: dict[str, Any] | None  # the repository (s3:, gcs:, ...); None when it cannot be read
+    error: str | None = None
+    used_by: str = "default"  # "default" or "Workflow team-a/x (artifactRepositoryRef)"
+    configmap: tuple[str, str] | None = None  # (namespace, name) of the ConfigMap holding it
+    key: str | None = None
+    line_offset: int = 0  # the repository text's first line inside `config`, for messages
+
+    @property
+    def kind(self) -> str | None:
+        for k in ("s3", "gcs", "oss", "azure", "artifactory", "hdfs", "http", "git", "raw"):
+            if isinstance((self.spec or {}).get(k), dict):
+                return k
+        return None
+
+    def secret_refs(self) -> list[SecretRef]:
+        return secret_refs(self.spec or {})
+
+
+def secret_refs(spec: dict[str, Any], prefix: str = "") -> list[SecretRef]:
+    """Every {name, key} secret selector in a repository spec (accessKeySecret, caSecret, ...)."""
+    refs: list[SecretRef] = []
+    for field, value in spec.items():
+        if not isinstance(value, dict):
+            continue
+        path = f"{prefix}{field}"
+        if field.endswith("Secret") and "name" in value:
+            refs.append(SecretRef(path, str(value.get("name") or ""), str(value.get("key") or "")))
+        else:
+            refs += secret_refs(value, path + ".")
+    return refs
+
+
+def _repo_from_configmap(cm: dict[str, Any], key: str | None, ns: str, used_by: str) -> Repository:
+    meta = cm["metadata"]
+    where = f"ConfigMap {meta.get('namespace')}/{meta['name']}"
+    key = key or (meta.get("annotations") or {}).get(DEFAULT_REPO_ANNOTATION)
+    repo = Repository(ns, f"{where} key {key}", None, used_by=used_by,
+                      configmap=(meta.get("namespace"), meta["name"]), key=key)
+    if not key:
+        repo.source = where
+        repo.error = (f"{where} has no key given and no `{DEFAULT_REPO_ANNOTATION}` annotation "
+                      "naming the default")
+        return repo
+    data = cm.get("data") or {}
+    if key not in data:
+        repo.error = f"{where} has no key {key!r} (keys: {', '.join(sorted(data)) or 'none'})"
+        return repo
+    try:
+        spec = yaml.safe_load(data[key] or "")
+    except yaml.YAMLError as e:
+        msg, line, col = yaml_error(e)
+        repo.error = f"{repo.source} is not valid YAML at line {line}, column {col}: {msg}"
+        return repo
+    if not isinstance(spec, dict):
+        repo.error = f"{repo.source} does not hold a YAML mapping"
+        return repo
+    repo.spec = spec
+    return repo
+
+
+def resolve_default_repository(ns: str, configmaps: dict[tuple[str, str], dict[str, Any]],
+                               config: ControllerConfig) -> Repository | None:
+    """What a workflow in ns without artifactRepositoryRef uses; None when nothing is configured."""
+    cm = configmaps.get((ns, ARTIFACT_REPOSITORIES_CONFIGMAP))
+    if cm is not None:
+        # Once this ConfigMap exists Argo uses it, with the key its annotation names;
+        # a missing annotation or key is an error, not a fall-back to the controller's.
+        return _repo_from_configmap(cm, None, ns, "default")
+    spec = config.settings.get("artifactRepository")
+    if spec:
+        repo = Repository(ns, config.source("artifactRepository"),
+                          spec if isinstance(spec, dict) else None,
+                          configmap=_cm_key(config.configmap), key="artifactRepository")
+        if not isinstance(spec, dict):
+            repo.error = f"{repo.source}: artifactRepository is not a mapping"
+        return repo
+    return None
+
+
+def _cm_key(cm: dict[str, Any] | None) -> tuple[str, str] | None:
+    return (cm["metadata"].get("namespace"), cm["metadata"]["name"]) if cm else None
+
+
+def resolve_ref(ns: str, ref: dict[str, Any], used_by: str, controller_ns: str,
+                configmaps: dict[tuple[str, str], dict[str, Any]]) -> Repository:
+    """An artifactRepositoryRef: its ConfigMap is looked up in ns, then the controller's namespace."""
+    name = ref.get("configMap") or ARTIFACT_REPOSITORIES_CONFIGMAP
+    for where in (ns, controller_ns):
+        cm = configmaps.get((where, name))
+        if cm is not None:
+            return _repo_from_configmap(cm, ref.get("key"), ns, used_by)
+    return Repository(ns, f"ConfigMap {name}", None, error=(
+        f"artifactRepositoryRef names ConfigMap {name!r}, found neither in {ns} nor in {controller_ns}"),
+        used_by=used_by)
+
+
+def artifact_repository_refs(objects_by_kind: dict[str, list[dict[str, Any]]]
+                             ) -> dict[str, list[tuple[dict[str, Any], str]]]:
+    """namespace -> [(artifactRepositoryRef, 'Workflow ns/name')] used by workflow objects."""
+    found: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    seen: set[tuple[str, str, str]] = set()
+    for kind, objs in objects_by_kind.items():
+        for o in objs:
+            ref = _workflow_spec(o).get("artifactRepositoryRef")
+            if not isinstance(ref, dict):
+                continue
+            ns = o["metadata"].get("namespace")
+            ident = (ns, ref.get("configMap") or "", ref.get("key") or "")
+            if ident in seen:
+                continue  # one result per distinct ref, not per workflow
+            seen.add(ident)
+            found.setdefault(ns, []).append((ref, f"{kind} {ns}/{o['metadata']['name']}"))
+    return found

@@ -1,0 +1,111 @@
+"""What a check or remediation sees: the ClusterView, the options, and Argo facts derived once."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import argo
+from .cluster import ClusterView
+from .errors import UserError
+from .model import Result, Status
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass
+class Options:
+    namespaces: tuple[str, ...] = ()  # extra workflow namespaces (-n)
+    argo_version: str | None = None  # overrides detection
+    controller_namespace: str | None = None
+    backup_dir: str | None = None
+
+
+class Context:
+    def __init__(self, view: ClusterView, options: Options | None = None):
+        self.view = view
+        self.options = options or Options()
+        self._memo: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        # Results of finished checks, for `requires` (set by the runner).
+        self.results: dict[str, list[Result]] = {}
+        if self.options.argo_version and argo.parse_version(self.options.argo_version) is None:
+            raise UserError(f"--argo-version {self.options.argo_version!r} is not a version like v3.7.18")
+
+    def _once(self, key: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    def reset(self) -> None:
+        """Forgets derived facts and cached reads (after a fix, before re-checking)."""
+        with self._lock:
+            self._memo.clear()
+            self.view.invalidate()
+
+    # ---- Argo facts, each derived once per run
+    @property
+    def controller(self) -> argo.Controller:
+        return self._once("controller", lambda: argo.find_controller(
+            self.view.list("Deployment"), self.options.controller_namespace))
+
+    @property
+    def version(self) -> argo.Version | None:
+        if self.options.argo_version:
+            return argo.parse_version(self.options.argo_version)
+        return self.controller.version
+
+    @property
+    def config(self) -> argo.ControllerConfig:
+        def load() -> argo.ControllerConfig:
+            c = self.controller
+            return argo.parse_controller_config(self.view.get("ConfigMap", c.namespace, c.configmap_name))
+        return self._once("config", load)
+
+    def workflow_objects(self) -> dict[str, list[dict[str, Any]]]:
+        return self._once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})
+
+    @property
+    def workflow_namespaces(self) -> list[str]:
+        return self._once("namespaces", lambda: argo.workflow_namespaces(
+            self.workflow_objects(), self.controller, self.options.namespaces))
+
+    @property
+    def workflow_service_accounts(self) -> dict[str, set[str]]:
+        return self._once("service_accounts", lambda: argo.workflow_service_accounts(
+            self.workflow_objects(), self.workflow_namespaces, self.config))
+
+    def _configmaps(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return self._once("configmaps", lambda: {
+            (o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in self.view.list("ConfigMap")})
+
+    def repositories(self, namespace: str) -> list[argo.Repository]:
+        """Every artifact repository workflows in `namespace` resolve: the default one
+        (if any) first, then each distinct artifactRepositoryRef."""
+        def compute() -> dict[str, list[argo.Repository]]:
+            cms = self._configmaps()
+            refs = argo.artifact_repository_refs(self.workflow_objects())
+            out: dict[str, list[argo.Repository]] = {}
+            for ns in self.workflow_namespaces:
+                repos = []
+                default = argo.resolve_default_repository(ns, cms, self.config)
+                if default is not None:
+                    repos.append(default)
+                for ref, used_by in refs.get(ns, []):
+                    repos.append(argo.resolve_ref(ns, ref, used_by + " (artifactRepositoryRef)",
+                                                  self.controller.namespace, cms))
+                out[ns] = repos
+            return out
+        return self._once("repositories", compute).get(namespace, [])
+
+    # ---- dependencies between checks
+    def blocked(self, check_ids: tuple[str, ...], namespace: str | None) -> str | None:
+        """Why results for `namespace` are blocked by a failed required check, or None."""
+        for cid in check_ids:
+            for r in self.results.get(cid, []):
+                if r.status in (Status.FAIL, Status.ERROR) and r.namespace in (None, namespace):
+                    where = f" for {r.namespace}" if r.namespace else ""
+                    return f"blocked: {cid} {r.slug} is {r.status.value}{where}"
+        return None

@@ -1,0 +1,142 @@
+"""The fix engine: renders plans as diffs, saves before-images, applies by server-side apply."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import os
+from typing import Any
+
+import yaml
+
+from .cluster import KINDS
+from .errors import KubeError
+from .kube import Kube
+from .model import Action, Plan
+
+REDACTED = "<redacted>"
+_VOLATILE_META = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
+                  "selfLink")
+
+
+def clean(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An object as a user would re-apply it: no status, no server-set metadata."""
+    if obj is None:
+        return None
+    out = copy.deepcopy(obj)
+    out.pop("status", None)
+    meta = out.get("metadata") or {}
+    for k in _VOLATILE_META:
+        meta.pop(k, None)
+    return out
+
+
+def redact(obj: dict[str, Any] | None) -> dict[str, Any] | None:
+    if obj is None or obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for field in ("data", "stringData"):
+        if field in out:
+            out[field] = {k: REDACTED for k in out[field] or {}}
+    return out
+
+
+def merged(before: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
+    """What the object looks like after applying `desired` (maps merge, everything else replaces)."""
+    if before is None:
+        return copy.deepcopy(desired)
+
+    def merge(a: Any, b: Any) -> Any:
+        if isinstance(a, dict) and isinstance(b, dict):
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = merge(a.get(k), v)
+            return out
+        return copy.deepcopy(b)
+    return merge(before, desired)
+
+
+def is_subset(desired: Any, actual: Any) -> bool:
+    """True when everything `desired` sets is already so in `actual` (nothing to write)."""
+    if isinstance(desired, dict):
+        return isinstance(actual, dict) and all(is_subset(v, actual.get(k)) for k, v in desired.items())
+    return desired == actual
+
+
+def _yaml(obj: dict[str, Any] | None) -> list[str]:
+    if obj is None:
+        return []
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).splitlines(keepends=True)
+
+
+def render_diff(action: Action) -> str:
+    before = redact(clean(action.before))
+    after = redact(clean(merged(action.before, action.desired)))
+    where = f"{action.namespace}/" if action.namespace else ""
+    label = f"{action.kind} {where}{action.name}"
+    lines = difflib.unified_diff(_yaml(before), _yaml(after),
+                                 fromfile=f"{label} (live)" if before else "/dev/null",
+                                 tofile=f"{label} (planned)", n=3)
+    return "".join(lines)
+
+
+def render_plan(plan: Plan) -> str:
+    out = []
+    for a in plan.actions:
+        out.append(f"# {a.describe()}\n{render_diff(a)}")
+    for note in plan.notes:
+        out.append(f"# note: {note}\n")
+    return "\n".join(out)
+
+
+def object_path(obj: dict[str, Any]) -> str:
+    kind = KINDS[obj["kind"]]
+    meta = obj["metadata"]
+    return kind.path(meta.get("namespace"), meta["name"])
+
+
+def _get(kube: Kube, obj: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return kube.request("GET", object_path(obj))
+    except KubeError as e:
+        if e.not_found:
+            return None
+        raise
+
+
+def default_backup_dir() -> str:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return os.path.join(state, "argodoctor", "backups")
+
+
+class Applier:
+    """Applies actions, writing each object's live before-image to one backup file first."""
+
+    def __init__(self, kube: Kube, backup_dir: str | None = None):
+        self.kube = kube
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        directory = backup_dir or default_backup_dir()
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        self.backup_path = os.path.join(directory, f"fix-{stamp}.yaml")
+        self.written = 0
+
+    def _save(self, before: dict[str, Any] | None, action: Action) -> None:
+        # Before-images hold real Secret values so a restore is possible: owner-only file.
+        fd = os.open(self.backup_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
+            f.write(f"# {action.describe()}\n")
+            if before is None:
+                where = f"{action.namespace}/" if action.namespace else ""
+                f.write(f"# {action.kind} {where}{action.name} did not exist: delete it to undo\n")
+                f.write("---\n")
+            else:
+                f.write(yaml.safe_dump(clean(before), sort_keys=False))
+                f.write("---\n")
+
+    def apply(self, action: Action) -> dict[str, Any]:
+        body = action.materialize(self.kube) if action.materialize else action.desired
+        before = _get(self.kube, body)
+        self._save(before, action)
+        result = self.kube.apply(object_path(body), body)
+        self.written += 1
+        return result

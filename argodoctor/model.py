@@ -1,0 +1,151 @@
+"""The plugin contract: results, checks, remediations and plans."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .context import Context
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.ERROR]
+
+
+@dataclasses.dataclass
+class Result:
+    id: str
+    slug: str
+    status: Status
+    message: str
+    severity: str = "error"
+    namespace: str | None = None
+    object: str | None = None
+    remediation: str | None = None
+    group: str = ""
+
+    @property
+    def docs(self) -> str:
+        return f"docs/checks.md#{self.id.lower()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The catalog's JSON form of one result."""
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "status": self.status.value,
+            "severity": self.severity,
+            "namespace": self.namespace,
+            "object": self.object,
+            "message": self.message,
+            "remediation": self.remediation,
+            "docs": self.docs,
+        }
+
+
+class Check:
+    """A check plugin. Subclasses set the class attributes and implement run()."""
+
+    id: ClassVar[str]
+    slug: ClassVar[str]
+    group: ClassVar[str]  # install, artifacts, rbac, executor, object-store, doctor
+    title: ClassVar[str]
+    severity: ClassVar[str] = "error"  # "error" for faults, "warning" for compliance findings
+    requires: ClassVar[tuple[str, ...]] = ()
+    live_only: ClassVar[bool] = False
+    remediation: ClassVar[str | None] = None
+    reads: ClassVar[tuple[str, ...]] = ()  # kinds it lists through the ClusterView (for AD100)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        raise NotImplementedError
+
+    # Helpers so check bodies stay short.
+    def result(self, status: Status, message: str, *, namespace: str | None = None,
+               object: str | None = None, remediation: str | None = None) -> Result:
+        if remediation is None and status in (Status.FAIL, Status.WARN):
+            remediation = self.remediation
+        return Result(id=self.id, slug=self.slug, status=status, message=message,
+                      severity=self.severity, namespace=namespace, object=object,
+                      remediation=remediation, group=self.group)
+
+    def passed(self, message: str, **kw: Any) -> Result:
+        return self.result(Status.PASS, message, **kw)
+
+    def failed(self, message: str, **kw: Any) -> Result:
+        return self.result(Status.FAIL, message, **kw)
+
+    def warned(self, message: str, **kw: Any) -> Result:
+        return self.result(Status.WARN, message, **kw)
+
+    def skipped(self, message: str, **kw: Any) -> Result:
+        return self.result(Status.SKIP, message, **kw)
+
+    def errored(self, message: str, **kw: Any) -> Result:
+        return self.result(Status.ERROR, message, **kw)
+
+
+def obj_ref(obj: dict[str, Any]) -> str:
+    """Kind/name of an object, as results name it."""
+    return f"{obj.get('kind', '?')}/{obj.get('metadata', {}).get('name', '?')}"
+
+
+@dataclasses.dataclass
+class Action:
+    """One write a remediation plans: server-side apply of `desired`.
+
+    `before` is the live object (None when it does not exist yet). `sensitive`
+    marks objects whose values must never be shown (Secrets).
+    """
+
+    desired: dict[str, Any]
+    before: dict[str, Any] | None
+    reason: str
+    sensitive: bool = False
+    # Build the real body only at apply time (e.g. secret values read then).
+    materialize: Any = None
+
+    @property
+    def kind(self) -> str:
+        return self.desired["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.desired["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str | None:
+        return self.desired["metadata"].get("namespace")
+
+    def describe(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        verb = "create" if self.before is None else "update"
+        return f"{verb} {self.kind} {where}{self.name}: {self.reason}"
+
+
+@dataclasses.dataclass
+class Plan:
+    remediation: str
+    actions: list[Action] = dataclasses.field(default_factory=list)
+    # Things the remediation cannot do by itself: shown to the user, never applied.
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+class Remediation:
+    """A remediation plugin: plan() computes the writes; the fix engine applies them."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    fixes: ClassVar[tuple[str, ...]] = ()
+    destructive: ClassVar[bool] = False
+
+    def plan(self, ctx: Context) -> Plan:
+        raise NotImplementedError

@@ -1,0 +1,64 @@
+"""Runs checks concurrently, in waves that respect `requires`."""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from .context import Context
+from .errors import KubeError
+from .model import Check, Result, Status
+
+log = logging.getLogger(__name__)
+
+
+def _run_one(check: Check, ctx: Context) -> list[Result]:
+    if check.live_only and not ctx.view.live:
+        return [check.skipped("needs live access to the cluster (snapshot mode)")]
+    blocked = ctx.blocked(check.requires, None)
+    if blocked:
+        return [check.skipped(blocked)]
+    try:
+        results = list(check.run(ctx))
+    except KubeError as e:
+        hint = " (see AD100)" if e.forbidden else ""
+        return [check.errored(f"{check.id} could not run: {e}{hint}")]
+    except Exception as e:  # a crashing check is a result, never the end of the run
+        log.debug("check %s raised", check.id, exc_info=True)
+        return [check.errored(f"{check.id} could not run: {type(e).__name__}: {e}")]
+    # A dependency that failed for one namespace blocks this check's results there.
+    out = []
+    for r in results:
+        reason = ctx.blocked(check.requires, r.namespace) if r.namespace else None
+        if reason and r.status is not Status.SKIP:
+            r = check.skipped(reason, namespace=r.namespace, object=r.object)
+        out.append(r)
+    return out
+
+
+def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8) -> list[Result]:
+    """Results in check-id order. A check runs once all the checks it requires have run;
+    required checks that were not selected are run too, so their verdict is known."""
+    by_id = {c.id: c for c in check_classes}
+    wanted = set(by_id)
+    from .registry import all_checks
+
+    registered = {c.id: c for c in all_checks()}
+    pending = dict(by_id)
+    stack = list(by_id.values())
+    while stack:  # pull in dependencies
+        for dep in stack.pop().requires:
+            if dep not in pending and dep in registered:
+                pending[dep] = registered[dep]
+                stack.append(registered[dep])
+    done: dict[str, list[Result]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while pending:
+            ready = [c for c in pending.values() if all(d in done or d not in pending for d in c.requires)]
+            if not ready:  # a cycle: run the rest anyway rather than hang
+                ready = list(pending.values())
+            futures = {c.id: pool.submit(_run_one, c(), ctx) for c in ready}
+            for cid, fut in futures.items():
+                done[cid] = fut.result()
+                ctx.results[cid] = done[cid]
+                del pending[cid]
+    return [r for cid in sorted(done) if cid in wanted for r in done[cid]]

@@ -1,0 +1,1 @@
+"""Built-in check plugins (installed as argodoctor.checks)."""

@@ -1,0 +1,107 @@
+"""Artifact repository checks: configured (AD201) and its secrets resolvable (AD203)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argodoctor import argo
+from argodoctor.context import Context
+from argodoctor.model import Check, Result
+
+WORKFLOW_READS = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS)
+
+
+def describe(repo: argo.Repository) -> str:
+    """'s3 bucket argo-bucket at minio:9000' and the like."""
+    kind = repo.kind
+    if kind is None:
+        return "a repository of unknown type"
+    spec = repo.spec[kind]
+    detail = ", ".join(f"{k} {spec[k]}" for k in ("bucket", "endpoint", "url", "repoURL") if spec.get(k))
+    return f"{kind} {detail}".strip()
+
+
+class RepositoryConfigured(Check):
+    id = "AD201"
+    slug = "artifact-repository-configured"
+    group = "artifacts"
+    title = "every workflow namespace resolves a default artifact repository"
+    remediation = "configure-artifact-repository"
+    reads = WORKFLOW_READS
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        controller = ctx.controller
+        for ns in ctx.workflow_namespaces:
+            repos = ctx.repositories(ns)
+            default = next((r for r in repos if r.used_by == "default"), None)
+            if default is None:
+                yield self.failed(
+                    f"no default artifact repository: no ConfigMap {ns}/{argo.ARTIFACT_REPOSITORIES_CONFIGMAP} "
+                    f"and no artifactRepository in ConfigMap {controller.namespace}/"
+                    f"{controller.configmap_name}; workflows here cannot store outputs or logs",
+                    namespace=ns)
+            elif default.spec is None:
+                # Configured but unreadable: AD202 says what is wrong with it.
+                yield self.passed(f"configured in {default.source} (invalid: see AD202)", namespace=ns,
+                                  object=_object(default))
+            else:
+                yield self.passed(f"{describe(default)}, from {default.source}", namespace=ns,
+                                  object=_object(default))
+
+
+def _object(repo: argo.Repository) -> str | None:
+    return f"ConfigMap/{repo.configmap[1]}" if repo.configmap else None
+
+
+class SecretResolves(Check):
+    id = "AD203"
+    slug = "artifact-secret-resolves"
+    group = "artifacts"
+    title = "every secret the artifact repository names exists in each workflow namespace"
+    remediation = "copy-artifact-secret"
+    requires = ("AD201",)
+    reads = (*WORKFLOW_READS, "Secret")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        secrets = ctx.view.list("Secret")  # one LIST for all namespaces
+        holders: dict[str, list[str]] = {}
+        for s in secrets:
+            holders.setdefault(s["metadata"]["name"], []).append(s["metadata"].get("namespace", ""))
+        for ns in ctx.workflow_namespaces:
+            for repo in ctx.repositories(ns):
+                if repo.spec is None:
+                    continue  # unreadable repository: AD202's finding
+                by_secret: dict[str, list[argo.SecretRef]] = {}
+                for ref in repo.secret_refs():
+                    by_secret.setdefault(ref.name, []).append(ref)
+                for name, refs in sorted(by_secret.items()):
+                    yield self._one(ctx, ns, repo, name, refs, holders.get(name, []))
+
+    def _one(self, ctx: Context, ns: str, repo: argo.Repository, name: str,
+             refs: list[argo.SecretRef], holders: list[str]) -> Result:
+        obj = f"Secret/{name}"
+        fields = ", ".join(r.field for r in refs)
+        if not name:
+            return self.failed(f"{repo.source}: {fields} has no secret name", namespace=ns,
+                               remediation="configure-artifact-repository")
+        secret = ctx.view.get("Secret", ns, name)
+        if secret is None:
+            elsewhere = [h for h in holders if h != ns]
+            hint = (f"it exists only in {', '.join(sorted(elsewhere))}; Argo mounts it into each workflow pod, "
+                    "so it must exist in the workflow's own namespace") if elsewhere else (
+                "it exists in no namespace; create it with the object store's credentials")
+            return self.failed(f'secret "{name}" not found in {ns} ({fields} of {repo.source}); {hint}',
+                               namespace=ns, object=obj,
+                               remediation=self.remediation if elsewhere else None)
+        data = secret.get("data") or {}
+        missing = [r.key for r in refs if r.key not in data]
+        empty = [r.key for r in refs if r.key in data and not data[r.key]]
+        if missing or empty:
+            problems = []
+            if missing:
+                problems.append(f"lacks key {', '.join(missing)}")
+            if empty:
+                problems.append(f"has an empty value for {', '.join(empty)}")
+            return self.failed(f"Secret {ns}/{name} {' and '.join(problems)} ({fields} of {repo.source}); "
+                               "correct the Secret by hand", namespace=ns, object=obj, remediation=None)
+        keys = ", ".join(sorted({r.key for r in refs}))
+        return self.passed(f"Secret {ns}/{name} has {keys} for {repo.source}", namespace=ns, object=obj)

@@ -1,0 +1,1 @@
+"""Built-in remediation plugins (installed as argodoctor.remediations)."""
