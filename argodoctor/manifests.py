@@ -1,0 +1,94 @@
+"""Server-side apply of arbitrary manifests (CRDs first, waiting until Established)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from .errors import KubeError, UserError
+from .kube import Kube
+
+
+class Discovery:
+    """apiVersion + kind -> (plural, namespaced), read from the API server per group-version."""
+
+    def __init__(self, kube: Kube):
+        self.kube = kube
+        self._gv: dict[str, dict[str, tuple[str, bool]]] = {}
+
+    def _load(self, api_version: str) -> dict[str, tuple[str, bool]]:
+        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        try:
+            doc = self.kube.request("GET", path)
+        except KubeError as e:
+            if e.not_found:
+                return {}
+            raise
+        return {r["kind"]: (r["name"], bool(r.get("namespaced")))
+                for r in doc.get("resources", []) if "/" not in r["name"]}
+
+    def resource(self, api_version: str, kind: str) -> tuple[str, bool]:
+        if kind not in self._gv.get(api_version, {}):
+            self._gv[api_version] = self._load(api_version)  # new CRDs appear after a re-read
+        try:
+            return self._gv[api_version][kind]
+        except KeyError:
+            raise UserError(f"the API server does not serve {kind} in {api_version}") from None
+
+    def path(self, obj: dict[str, Any], namespace: str | None = None) -> str:
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        plural, namespaced = self.resource(api_version, kind)
+        base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+        ns = obj["metadata"].get("namespace") or namespace
+        if namespaced:
+            if not ns:
+                raise UserError(f"{kind} {obj['metadata']['name']} needs a namespace")
+            base += f"/namespaces/{ns}"
+        return f"{base}/{plural}/{obj['metadata']['name']}"
+
+
+def load_manifests(text: str) -> list[dict[str, Any]]:
+    docs = []
+    for doc in yaml.safe_load_all(text):
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+            docs += [d for d in doc["items"] if isinstance(d, dict)]
+        elif doc.get("kind"):
+            docs.append(doc)
+    return docs
+
+
+def wait_established(kube: Kube, names: Iterable[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for name in names:
+        while True:
+            crd = kube.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            conds = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+            if conds.get("Established") == "True":
+                break
+            if time.monotonic() > deadline:
+                raise UserError(f"CustomResourceDefinition {name} not Established after {timeout:.0f}s")
+            time.sleep(0.2)
+
+
+def apply_manifests(kube: Kube, docs: list[dict[str, Any]], namespace: str | None = None) -> list[str]:
+    """Applies docs by server-side apply: Namespaces and CRDs first (waiting until Established),
+    then the rest. Namespaced objects without a namespace go to `namespace`. Returns what it applied."""
+    disco = Discovery(kube)
+    first = [d for d in docs if d["kind"] in ("Namespace", "CustomResourceDefinition")]
+    rest = [d for d in docs if d not in first]
+    applied = []
+    for obj in first:
+        kube.apply(disco.path(obj), obj)
+        applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
+    wait_established(kube, [d["metadata"]["name"] for d in first if d["kind"] == "CustomResourceDefinition"])
+    for obj in rest:
+        _plural, namespaced = disco.resource(obj["apiVersion"], obj["kind"])
+        if namespaced and not obj["metadata"].get("namespace"):
+            obj = dict(obj, metadata=dict(obj["metadata"], namespace=namespace))
+        kube.apply(disco.path(obj, namespace), obj)
+        applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
+    return applied

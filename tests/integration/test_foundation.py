@@ -1,0 +1,233 @@
+"""Issue 2 end to end, on the real kube-apiserver (RBAC on) and the real S3 server."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from argodoctor.errors import KubeError
+from argodoctor.kube import Kube
+from argodoctor.manifests import apply_manifests, load_manifests
+
+from ..conftest import manifests
+
+pytestmark = pytest.mark.integration
+
+SEED_REPOSITORY = """\
+archiveLogs: true
+s3:
+  bucket: argo-bucket   # bucket 名称，这个 bucket 需要先手动创建好！
+  endpoint: minio:9000  # minio 地址
+  insecure: true
+  accessKeySecret:
+    name: minio
+    key: accesskey
+  secretKeySecret:
+    name: minio
+    key: secretkey
+"""
+ACCESS, SECRET = "seed-access-key-value", "seed-secret-key-value-0123456789"
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
+def ns_obj(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def results(out: str, check_id: str) -> dict[str | None, dict]:
+    doc = json.loads(out)
+    return {r["namespace"]: r for r in doc["results"] if r["id"] == check_id}
+
+
+def writes(events: list[dict], user: str = "admin") -> list[str]:
+    return [f"{e['verb']} {e['objectRef'].get('resource')} {e['objectRef'].get('namespace')}/"
+            f"{e['objectRef'].get('name')}" for e in events
+            if e["user"]["username"] == user and e["verb"] in WRITE_VERBS]
+
+
+@pytest.fixture(scope="module")
+def seed(admin_kube: Kube):
+    """The seed's setup: Argo v3.7.18 cluster-install, Secret minio only in argo, the seed's
+    artifactRepository, a Workflow in team-a."""
+    kube = admin_kube
+    apply_manifests(kube, [ns_obj("argo"), ns_obj("team-a")])
+    apply_manifests(kube, load_manifests(manifests("v3.7.18").read_text()), namespace="argo")
+    apply_manifests(kube, [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": "workflow-controller-configmap", "namespace": "argo"},
+         "data": {"artifactRepository": SEED_REPOSITORY}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "minio", "namespace": "argo"},
+         "type": "Opaque", "data": {"accesskey": base64.b64encode(ACCESS.encode()).decode(),
+                                    "secretkey": base64.b64encode(SECRET.encode()).decode()}},
+        {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+         "metadata": {"name": "hello", "namespace": "team-a"},
+         "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "alpine"}}]}},
+    ])
+    return kube
+
+
+def test_seed_setup_copy_artifact_secret(seed, control_plane, admin_kubeconfig, cli, tmp_path):
+    kc = str(admin_kubeconfig)
+    code, out, _ = cli("check", "--kubeconfig", kc, "--checks", "AD203", "-o", "json")
+    by_ns = results(out, "AD203")
+    assert code == 1
+    assert by_ns["team-a"]["status"] == "fail"
+    assert by_ns["team-a"]["remediation"] == "copy-artifact-secret"
+    assert 'secret "minio" not found' in by_ns["team-a"]["message"]
+    assert by_ns["argo"]["status"] == "pass"
+
+    # --dry-run shows the plan and sends no write request (the apiserver's audit log says so).
+    mark = control_plane.audit_mark()
+    code, out, err = cli("fix", "copy-artifact-secret", "--dry-run", "--kubeconfig", kc)
+    assert code == 0, err
+    assert "Secret team-a/minio" in out and "<redacted>" in out
+    assert writes(control_plane.audit_events(mark)) == []
+
+    before = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
+              for ns in ("argo", "team-a") for o in seed.request("GET", f"/api/v1/namespaces/{ns}/secrets")["items"]}
+    mark = control_plane.audit_mark()
+    code, out, err = cli("fix", "copy-artifact-secret", "--yes", "--kubeconfig", kc, "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    # Exactly one write: the copy. Nothing else changed.
+    assert writes(control_plane.audit_events(mark)) == ["patch secrets team-a/minio"]
+    src = seed.request("GET", "/api/v1/namespaces/argo/secrets/minio")
+    copy = seed.request("GET", "/api/v1/namespaces/team-a/secrets/minio")
+    assert copy["data"] == src["data"] and copy["type"] == src["type"]
+    assert src["metadata"]["resourceVersion"] == before["minio"]
+    assert "before-images saved to" in out
+    for text in (out, err, *(p.read_text() for p in tmp_path.iterdir())):
+        assert ACCESS not in text and SECRET not in text
+        assert base64.b64encode(SECRET.encode()).decode() not in text
+    # the re-check it printed, and a fresh check, both pass AD203 everywhere
+    assert "re-check" in out
+    code, out, _ = cli("check", "--kubeconfig", kc, "--checks", "AD203", "-o", "json")
+    assert {ns: r["status"] for ns, r in results(out, "AD203").items()} == {"argo": "pass", "team-a": "pass"}
+
+    # A second fix writes nothing.
+    mark = control_plane.audit_mark()
+    code, out, _ = cli("fix", "copy-artifact-secret", "--yes", "--kubeconfig", kc, "--backup-dir", tmp_path)
+    assert code == 0 and "nothing to do" in out
+    assert writes(control_plane.audit_events(mark)) == []
+
+
+def test_read_only_user_gets_ad100_and_blinded_checks_do_not_pass(seed, control_plane, cli):
+    """A user who may read everything but Secrets: AD100 names secrets and AD203; AD203 reports error."""
+    rules = [{"apiGroups": ["", "apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "argoproj.io"],
+              "resources": ["namespaces", "nodes", "configmaps", "serviceaccounts", "services", "endpoints",
+                            "deployments", "roles", "clusterroles", "rolebindings", "clusterrolebindings",
+                            "customresourcedefinitions", "workflows", "workflowtemplates", "cronworkflows"],
+              "verbs": ["get", "list", "watch"]}]
+    apply_manifests(seed, [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": "viewer-no-secrets"}, "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "viewer-no-secrets"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "viewer-no-secrets"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "viewer"}]},
+    ])
+    kc = control_plane.kubeconfig("viewer", ())
+    code, out, err = cli("check", "--kubeconfig", kc, "-o", "json")
+    assert code == 1, err
+    doc = json.loads(out)
+    ad100 = [r for r in doc["results"] if r["id"] == "AD100"]
+    assert len(ad100) == 1 and ad100[0]["status"] == "fail"
+    msg = ad100[0]["message"]
+    assert "User viewer cannot list secrets cluster-wide" in msg and "blinds AD203" in msg
+    assert "configmaps" not in msg  # it names exactly what is missing
+    ad203 = [r for r in doc["results"] if r["id"] == "AD203"]
+    assert ad203 and all(r["status"] in ("error", "skip") for r in ad203)
+    assert "forbidden" in ad203[0]["message"]
+    ad201 = {r["namespace"]: r["status"] for r in doc["results"] if r["id"] == "AD201"}
+    assert ad201["team-a"] == "pass"  # what it can read still gets checked
+
+
+def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
+    kc = str(admin_kubeconfig)
+    code, _, err = cli("snapshot", "-o", tmp_path / "snap", "--kubeconfig", kc)
+    assert code == 0, err
+    text = "".join(p.read_text() for p in (tmp_path / "snap").iterdir())
+    assert ACCESS not in text and base64.b64encode(SECRET.encode()).decode() not in text
+    secrets = yaml.safe_load((tmp_path / "snap" / "Secret.yaml").read_text())["items"]
+    minio = next(s for s in secrets if s["metadata"]["name"] == "minio")
+    assert all(v.startswith("sha256:") for v in minio["data"].values())
+
+    _, live, _ = cli("check", "--kubeconfig", kc, "-o", "json")
+    _, snap, _ = cli("check", "--snapshot", tmp_path / "snap", "-o", "json")
+
+    def key(doc: str) -> list:
+        return sorted((r["id"], r["namespace"] or "", r["object"] or "", r["status"], r["message"])
+                      for r in json.loads(doc)["results"] if r["id"] != "AD100")  # AD100 is live-only
+    assert key(live) == key(snap)
+    assert len(key(live)) >= 4
+
+
+def test_each_kind_is_listed_once_per_run(seed, admin_kubeconfig):
+    from argodoctor.cluster import LiveView
+    from argodoctor.context import Context
+    from argodoctor.registry import all_checks
+    from argodoctor.runner import run_checks
+
+    kube = Kube(str(admin_kubeconfig))
+    run_checks(all_checks(), Context(LiveView(kube)))
+    lists = kube.requests["GET"]
+    from argodoctor.cluster import KINDS
+    assert lists <= len(KINDS)  # one paged LIST per kind at most (pages are 500 objects)
+
+
+def test_connection_and_input_errors_are_one_line(control_plane, cli, tmp_path):
+    bad = tmp_path / "kc.yaml"
+    cfg = yaml.safe_load(Path(control_plane.kubeconfig()).read_text())
+    cfg["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    bad.write_text(yaml.safe_dump(cfg))
+    for argv, needle in [
+        (("check", "--kubeconfig", bad), "cannot reach the API server"),
+        (("check", "--kubeconfig", tmp_path / "missing"), "does not exist"),
+        (("check", "--snapshot", tmp_path / "nothing-here"), "does not exist"),
+        (("check", "--snapshot", "examples/seed-broken", "--checks", "AD999"), "no check matches"),
+        (("fix", "no-such-fix", "--kubeconfig", control_plane.kubeconfig()), "unknown remediation"),
+    ]:
+        code, out, err = cli(*argv)
+        assert code == 2, (argv, out, err)
+        assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_s3_round_trip_with_the_minio_sdk(s3_server):
+    import io
+
+    client = s3_server.client()
+    bucket = "argodoctor-roundtrip"
+    if not client.bucket_exists(bucket):
+        client.make_bucket(bucket)
+    client.put_object(bucket, "a/b.txt", io.BytesIO(b"hello"), 5)
+    assert client.get_object(bucket, "a/b.txt").read() == b"hello"
+    client.remove_object(bucket, "a/b.txt")
+    assert [o.object_name for o in client.list_objects(bucket, recursive=True)] == []
+    with pytest.raises(Exception):
+        s3_server.client(secret_key="wrong").list_buckets()
+
+
+def test_kube_requests_are_bounded(control_plane):
+    """A server that accepts and never answers costs the read timeout, not forever."""
+    import socket
+    import threading
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    threading.Thread(target=lambda: srv.accept(), daemon=True).start()
+    cfg = yaml.safe_load(Path(control_plane.kubeconfig()).read_text())
+    cfg["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{srv.getsockname()[1]}"
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"hang-{os.getpid()}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    kube = Kube(str(path), timeout=(1.0, 1.0))
+    t0 = time.monotonic()
+    with pytest.raises(KubeError):
+        kube.request("GET", "/version")
+    assert time.monotonic() - t0 < 5
+    srv.close()
+    path.unlink()
