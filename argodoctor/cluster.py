@@ -199,11 +199,11 @@ class LiveView(ClusterView):
 class SnapshotView(ClusterView):
     """Objects from files: a file or a directory of .yaml/.yml/.json, multi-document, Lists allowed."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, objects: Iterable[dict[str, Any]] | None = None):
         super().__init__()
         self.name = path
         self._objects: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
-        for doc in load_documents(path):
+        for doc in load_documents(path) if objects is None else objects:
             kind = doc.get("kind")
             if kind in KINDS:
                 self._objects[kind].append(doc)
@@ -253,7 +253,7 @@ def write_snapshot(view: ClusterView, out_dir: str) -> dict[str, int]:
     """Writes every kind the view can read to out_dir/<Kind>.yaml as a List; returns counts."""
     os.makedirs(out_dir, exist_ok=True)
     counts: dict[str, int] = {}
-    for name, kind in KINDS.items():
+    for name in KINDS:
         try:
             items = view.list(name)
         except KubeError as e:

@@ -70,9 +70,10 @@ class Check:
 
     # Helpers so check bodies stay short.
     def result(self, status: Status, message: str, *, namespace: str | None = None,
-               object: str | None = None, remediation: str | None = None) -> Result:
-        if remediation is None and status in (Status.FAIL, Status.WARN):
-            remediation = self.remediation
+               object: str | None = None, remediation: Any = ...) -> Result:
+        """remediation: the check's own by default on fail/warn; None when no automatic fix applies."""
+        if remediation is ...:
+            remediation = self.remediation if status in (Status.FAIL, Status.WARN) else None
         return Result(id=self.id, slug=self.slug, status=status, message=message,
                       severity=self.severity, namespace=namespace, object=object,
                       remediation=remediation, group=self.group)

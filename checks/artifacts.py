@@ -67,6 +67,10 @@ class SecretResolves(Check):
         for s in secrets:
             holders.setdefault(s["metadata"]["name"], []).append(s["metadata"].get("namespace", ""))
         for ns in ctx.workflow_namespaces:
+            blocked = ctx.blocked(self.requires, ns)
+            if blocked:
+                yield self.skipped(blocked, namespace=ns)
+                continue
             for repo in ctx.repositories(ns):
                 if repo.spec is None:
                     continue  # unreadable repository: AD202's finding

@@ -93,3 +93,25 @@ def manifests(version: str, flavour: str = "cluster-install") -> Path:
     if not path.exists():
         _unavailable(f"Argo manifests not found at {path} (set ARGODOCTOR_MANIFESTS)")
     return path
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI=true a skipped test, or a run without integration tests, fails the suite."""
+    if not IN_CI or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = reporter.stats if reporter else {}
+    skipped = stats.get("skipped", [])
+    ran_integration = [r for r in stats.get("passed", []) if "/integration/" in r.nodeid]
+    if skipped or not ran_integration:
+        why = f"{len(skipped)} skipped" if skipped else "no integration test ran"
+        print(f"\nCI=true: {why}; integration tests must run against the real servers")
+        session.exitstatus = 1
+    else:
+        print(f"\nCI=true: {len(ran_integration)} integration tests passed against the real servers")
