@@ -10,8 +10,18 @@ from argodoctor.cli import main
 
 from . import harness
 
-MANIFESTS = Path(os.environ.get("ARGODOCTOR_MANIFESTS", Path(__file__).resolve().parents[2] / "shared" /
-                                "argo-manifests"))
+
+
+def _manifests_dir() -> Path:
+    """ARGODOCTOR_MANIFESTS, else ../shared/argo-manifests beside the checkout, else the workplace's copy."""
+    if os.environ.get("ARGODOCTOR_MANIFESTS"):
+        return Path(os.environ["ARGODOCTOR_MANIFESTS"])
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "argo-manifests",
+                  Path("/work/shared/argo-manifests")]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+MANIFESTS = _manifests_dir()
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
