@@ -11,7 +11,6 @@ from argodoctor.cli import main
 from . import harness
 
 
-
 def _manifests_dir() -> Path:
     """ARGODOCTOR_MANIFESTS, else ../shared/argo-manifests beside the checkout, else the workplace's copy."""
     if os.environ.get("ARGODOCTOR_MANIFESTS"):
