@@ -363,3 +363,60 @@ def artifact_repository_refs(objects_by_kind: dict[str, list[dict[str, Any]]]
             seen.add(ident)
             found.setdefault(ns, []).append((ref, f"{kind} {ns}/{o['metadata']['name']}"))
     return found
+
+
+# ---------------------------------------------------------------- S3 repositories
+
+@dataclasses.dataclass
+class S3Settings:
+    """An `s3:` repository as Argo's executor reads it (config.S3ArtifactRepository)."""
+
+    endpoint: str  # host[:port], no scheme, no path
+    bucket: str
+    insecure: bool
+    region: str | None
+    access_key: SecretRef | None
+    secret_key: SecretRef | None
+    session_token: SecretRef | None
+    ca: SecretRef | None
+    use_sdk_creds: bool
+    create_bucket: Any  # createBucketIfNotPresent as written (an object `{}` when valid)
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0] if _has_port(self.endpoint) else self.endpoint
+
+    @property
+    def port(self) -> int:
+        if _has_port(self.endpoint):
+            try:
+                return int(self.endpoint.rsplit(":", 1)[1])
+            except ValueError:
+                pass
+        return 80 if self.insecure else 443
+
+
+def _has_port(endpoint: str) -> bool:
+    return ":" in endpoint and not endpoint.endswith("]")
+
+
+def _ref(value: Any, field: str) -> SecretRef | None:
+    if not isinstance(value, dict):
+        return None
+    return SecretRef(field, str(value.get("name") or ""), str(value.get("key") or ""))
+
+
+def s3_settings(spec: dict[str, Any] | None) -> S3Settings | None:
+    """The S3 settings of a repository spec, or None when it is not an S3 repository."""
+    s3 = (spec or {}).get("s3")
+    if not isinstance(s3, dict):
+        return None
+    return S3Settings(
+        endpoint=str(s3.get("endpoint") or ""), bucket=str(s3.get("bucket") or ""),
+        insecure=s3.get("insecure") is True, region=s3.get("region"),
+        access_key=_ref(s3.get("accessKeySecret"), "s3.accessKeySecret"),
+        secret_key=_ref(s3.get("secretKeySecret"), "s3.secretKeySecret"),
+        session_token=_ref(s3.get("sessionTokenSecret"), "s3.sessionTokenSecret"),
+        ca=_ref(s3.get("caSecret"), "s3.caSecret"),
+        use_sdk_creds=s3.get("useSDKCreds") is True,
+        create_bucket=s3.get("createBucketIfNotPresent"))
