@@ -13,7 +13,7 @@ from rich.console import Console
 from . import __version__, registry
 from .cluster import ClusterView, LiveView, SnapshotView, write_snapshot
 from .context import Context, Options
-from .errors import KubeError, UserError
+from .errors import ApplyError, KubeError, UserError
 from .kube import Kube
 from .report import Report, print_table, to_json
 from .runner import run_checks
@@ -61,6 +61,15 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True) -> Non
                    help="Argo version to judge by, e.g. v3.5.15 (default: the controller image's tag)")
     a.add_argument("--controller-namespace", metavar="NS",
                    help="where the workflow-controller runs when it cannot be found (default: argo)")
+    o = p.add_argument_group("object store")
+    o.add_argument("--s3-endpoint", metavar="HOST:PORT",
+                   help="reach the artifact repository's S3 store at HOST:PORT instead of its configured "
+                        "endpoint (default: the endpoint itself, or a port-forward to the in-cluster "
+                        "Service's pod when running outside the cluster)")
+    o.add_argument("--s3-connect-timeout", type=float, default=3.0, metavar="SECONDS",
+                   help="connect timeout of each S3 request (default 3)")
+    o.add_argument("--s3-read-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="read timeout of each S3 request (default 10)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +132,9 @@ def _kube(args: argparse.Namespace) -> Kube:
 def _context(args: argparse.Namespace, view: ClusterView) -> Context:
     return Context(view, Options(namespaces=tuple(args.namespaces), argo_version=args.argo_version,
                                  controller_namespace=args.controller_namespace,
-                                 backup_dir=getattr(args, "backup_dir", None)))
+                                 backup_dir=getattr(args, "backup_dir", None), s3_endpoint=args.s3_endpoint,
+                                 s3_connect_timeout=args.s3_connect_timeout,
+                                 s3_read_timeout=args.s3_read_timeout))
 
 
 def _run(ctx: Context, checks: list, console: Console) -> Report:
@@ -178,6 +189,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     ctx = _context(args, LiveView(kube))
     out = Console(highlight=False)
     applier = None
+    failures = 0
     targeted: list[str] = []
     for rem_cls in rems:
         rem = rem_cls()
@@ -197,7 +209,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
             continue
         applier = applier or Applier(kube, args.backup_dir)
         for action in plan.actions:
-            applier.apply(action)
+            try:
+                applier.apply(action)
+            except (ApplyError, KubeError) as e:
+                out.print(f"  failed: {action.describe()}: {e}", markup=False)
+                failures += 1
+                break  # the rest of this remediation builds on it
             out.print(f"  applied: {action.describe()}", markup=False)
         ctx.reset()  # later remediations plan against the cluster as it now is
     if args.dry_run:
@@ -214,7 +231,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     report = _run(ctx, checks, Console(stderr=True))
     out.print("\n[bold]re-check[/]")
     print_table(report, out)
-    return report.exit_code("fail")
+    return 1 if failures else report.exit_code("fail")
 
 
 def _remediation_ids(ids: list[str]) -> list[str]:

@@ -20,6 +20,9 @@ class Options:
     argo_version: str | None = None  # overrides detection
     controller_namespace: str | None = None
     backup_dir: str | None = None
+    s3_endpoint: str | None = None  # HOST:PORT that replaces every S3 endpoint for the live probes
+    s3_connect_timeout: float = 3.0
+    s3_read_timeout: float = 10.0
 
 
 class Context:
@@ -27,17 +30,28 @@ class Context:
         self.view = view
         self.options = options or Options()
         self._memo: dict[str, Any] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         # Results of finished checks, for `requires` (set by the runner).
         self.results: dict[str, list[Result]] = {}
         if self.options.argo_version and argo.parse_version(self.options.argo_version) is None:
             raise UserError(f"--argo-version {self.options.argo_version!r} is not a version like v3.7.18")
 
-    def _once(self, key: str, compute: Callable[[], T]) -> T:
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """compute() once per run under key, shared by all checks. A lock per key, so a slow
+        fact (an S3 probe) holds up only the checks that need that fact."""
         with self._lock:
-            if key not in self._memo:
-                self._memo[key] = compute()
-            return self._memo[key]
+            if key in self._memo:
+                return self._memo[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._memo:
+                    return self._memo[key]
+            value = compute()
+            with self._lock:
+                self._memo[key] = value
+            return value
 
     def reset(self) -> None:
         """Forgets derived facts and cached reads (after a fix, before re-checking)."""
@@ -48,7 +62,7 @@ class Context:
     # ---- Argo facts, each derived once per run
     @property
     def controller(self) -> argo.Controller:
-        return self._once("controller", lambda: argo.find_controller(
+        return self.once("controller", lambda: argo.find_controller(
             self.view.list("Deployment"), self.options.controller_namespace))
 
     @property
@@ -62,23 +76,23 @@ class Context:
         def load() -> argo.ControllerConfig:
             c = self.controller
             return argo.parse_controller_config(self.view.get("ConfigMap", c.namespace, c.configmap_name))
-        return self._once("config", load)
+        return self.once("config", load)
 
     def workflow_objects(self) -> dict[str, list[dict[str, Any]]]:
-        return self._once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})
+        return self.once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})
 
     @property
     def workflow_namespaces(self) -> list[str]:
-        return self._once("namespaces", lambda: argo.workflow_namespaces(
+        return self.once("namespaces", lambda: argo.workflow_namespaces(
             self.workflow_objects(), self.controller, self.options.namespaces))
 
     @property
     def workflow_service_accounts(self) -> dict[str, set[str]]:
-        return self._once("service_accounts", lambda: argo.workflow_service_accounts(
+        return self.once("service_accounts", lambda: argo.workflow_service_accounts(
             self.workflow_objects(), self.workflow_namespaces, self.config))
 
     def _configmaps(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return self._once("configmaps", lambda: {
+        return self.once("configmaps", lambda: {
             (o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in self.view.list("ConfigMap")})
 
     def repositories(self, namespace: str) -> list[argo.Repository]:
@@ -98,14 +112,18 @@ class Context:
                                                   self.controller.namespace, cms))
                 out[ns] = repos
             return out
-        return self._once("repositories", compute).get(namespace, [])
+        return self.once("repositories", compute).get(namespace, [])
 
     # ---- dependencies between checks
     def blocked(self, check_ids: tuple[str, ...], namespace: str | None) -> str | None:
         """Why results for `namespace` are blocked by a failed required check, or None."""
         for cid in check_ids:
             for r in self.results.get(cid, []):
-                if r.status in (Status.FAIL, Status.ERROR) and r.namespace in (None, namespace):
+                if r.namespace not in (None, namespace):
+                    continue
+                if r.status in (Status.FAIL, Status.ERROR):
                     where = f" for {r.namespace}" if r.namespace else ""
                     return f"blocked: {cid} {r.slug} is {r.status.value}{where}"
+                if r.status is Status.SKIP and r.message.startswith("blocked:"):
+                    return r.message  # blocked in turn: name the root cause
         return None

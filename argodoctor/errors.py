@@ -21,3 +21,7 @@ class KubeError(Exception):
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+
+class ApplyError(Exception):
+    """A planned write the target refused; the message says what to do instead."""

@@ -60,6 +60,9 @@ def is_subset(desired: Any, actual: Any) -> bool:
     """True when everything `desired` sets is already so in `actual` (nothing to write)."""
     if isinstance(desired, dict):
         return isinstance(actual, dict) and all(is_subset(v, actual.get(k)) for k, v in desired.items())
+    if isinstance(desired, list):  # lists as SSA sees them: same length, each item already so
+        return (isinstance(actual, list) and len(desired) == len(actual)
+                and all(is_subset(d, a) for d, a in zip(desired, actual, strict=True)))
     return desired == actual
 
 
@@ -70,6 +73,8 @@ def _yaml(obj: dict[str, Any] | None) -> list[str]:
 
 
 def render_diff(action: Action) -> str:
+    if action.perform is not None:
+        return f"+ {action.kind} {action.name}\n"
     before = redact(clean(action.before))
     after = redact(clean(merged(action.before, action.desired)))
     where = f"{action.namespace}/" if action.namespace else ""
@@ -134,6 +139,11 @@ class Applier:
                 f.write("---\n")
 
     def apply(self, action: Action) -> dict[str, Any]:
+        if action.perform is not None:
+            self._save(None, action)
+            action.perform(self.kube)
+            self.written += 1
+            return {}
         body = action.materialize(self.kube) if action.materialize else action.desired
         before = _get(self.kube, body)
         self._save(before, action)

@@ -113,6 +113,8 @@ class Action:
     sensitive: bool = False
     # Build the real body only at apply time (e.g. secret values read then).
     materialize: Any = None
+    # A write outside Kubernetes (e.g. creating an S3 bucket): called instead of server-side apply.
+    perform: Any = None
 
     @property
     def kind(self) -> str:

@@ -1,4 +1,4 @@
-"""Artifact repository checks: configured (AD201) and its secrets resolvable (AD203)."""
+"""Artifact repository checks: configured (AD201), valid (AD202) and its secrets resolvable (AD203)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -50,6 +50,35 @@ class RepositoryConfigured(Check):
 
 def _object(repo: argo.Repository) -> str | None:
     return f"ConfigMap/{repo.configmap[1]}" if repo.configmap else None
+
+
+class RepositoryValid(Check):
+    id = "AD202"
+    slug = "artifact-repository-valid"
+    group = "artifacts"
+    title = "every artifact repository a workflow namespace resolves is one Argo can use"
+    remediation = "configure-artifact-repository"
+    requires = ("AD201",)
+    reads = WORKFLOW_READS
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        for ns in ctx.workflow_namespaces:
+            blocked = ctx.blocked(self.requires, ns)
+            if blocked:
+                yield self.skipped(blocked, namespace=ns)
+                continue
+            for repo in ctx.repositories(ns):
+                problems = argo.repository_problems(repo)
+                where = _where(repo)
+                if problems:
+                    yield self.failed(f"{where}: {'; '.join(problems)}", namespace=ns, object=_object(repo))
+                else:
+                    yield self.passed(f"{describe(repo)}, from {where}", namespace=ns, object=_object(repo))
+
+
+def _where(repo: argo.Repository) -> str:
+    """The repository's source, and who uses it when that is not the namespace's default."""
+    return repo.source if repo.used_by == "default" else f"{repo.source}, used by {repo.used_by}"
 
 
 class SecretResolves(Check):

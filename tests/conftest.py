@@ -60,6 +60,19 @@ def control_plane(server_bin, workdir):
     cp.stop()
 
 
+@pytest.fixture(scope="module")
+def own_control_plane(server_bin, workdir, request):
+    """A control plane of the test module's own, for tests that need a clean cluster."""
+    cp = harness.ControlPlane(server_bin, workdir / f"cp-{request.module.__name__.rsplit('.', 1)[-1]}")
+    try:
+        cp.start()
+    except Exception:
+        cp.stop()
+        raise
+    yield cp
+    cp.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server(server_bin, workdir):
     s3 = harness.S3Server(server_bin, workdir / "s3")

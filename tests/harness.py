@@ -228,14 +228,18 @@ class S3Server:
         self.dir = workdir
         self.data = workdir / "s3data"
         self.data.mkdir(parents=True, exist_ok=True)
+        self.iam = workdir / "iam"
+        self.iam.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.admin_port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.proc: Process | None = None
 
     def start(self) -> None:
         self.proc = Process("versitygw", [
             str(self.bin / "versitygw"), "--access", self.access_key, "--secret", self.secret_key,
-            "--port", self.endpoint, "posix", str(self.data)], self.dir)
+            "--port", self.endpoint, "--admin-port", f"127.0.0.1:{self.admin_port}",
+            "--iam-dir", str(self.iam), "posix", str(self.data)], self.dir)
         self.proc.start()
         wait_for(self._up, "versitygw", procs=[self.proc])
 
@@ -247,11 +251,18 @@ class S3Server:
         if self.proc:
             self.proc.stop()
 
+    def create_user(self, access_key: str, secret_key: str, role: str = "user") -> None:
+        """An IAM user of the gateway's own (roles: admin, userplus, user)."""
+        subprocess.run([str(self.bin / "versitygw"), "admin", "--access", self.access_key, "--secret",
+                        self.secret_key, "--endpoint-url", f"http://127.0.0.1:{self.admin_port}", "create-user",
+                        "--access", access_key, "--secret", secret_key, "--role", role],
+                       check=True, capture_output=True)
+
     def client(self, access_key: str | None = None, secret_key: str | None = None):
         from minio import Minio
 
         return Minio(self.endpoint, access_key=access_key or self.access_key,
-                     secret_key=secret_key or self.secret_key, secure=False)
+                     secret_key=secret_key or self.secret_key, secure=False, region="us-east-1")
 
 
 def make_workdir() -> Path:
