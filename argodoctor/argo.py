@@ -617,3 +617,38 @@ def _bucket_problems(bucket: str) -> list[str]:
     if not why:
         return []
     return [f'bucket "{bucket}" is not a valid S3 bucket name: {"; ".join(why)}']
+
+
+def normalized_endpoint(endpoint: str, insecure: bool) -> tuple[str, bool]:
+    """The endpoint as Argo wants it (host[:port]) and the `insecure` its scheme implies:
+    'http://minio:9000/x' -> ('minio:9000', True); 'https://s3.example.com' -> ('s3.example.com', False)."""
+    m = _SCHEME_RE.match(endpoint)
+    scheme = m[1].lower() if m else None
+    hostport = (endpoint[m.end():] if m else endpoint).partition("/")[0]
+    if scheme == "http":
+        insecure = True
+    elif scheme == "https":
+        insecure = False
+    return hostport, insecure
+
+
+def set_config_key(text: str, key: str, value: Any) -> str:
+    """The `config: |` text with top-level `key` replaced by `value` (removed when value is None),
+    every other line kept byte for byte. Appends the key when it is absent."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(key)}\s*:", line)), None)
+    block: list[str] = []
+    if value is not None:
+        dumped = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False)
+        block = dumped.splitlines(keepends=True)
+    if start is None:
+        if block and lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        return "".join(lines + block)
+    end = start + 1
+    # The block runs until the next line that starts at column 0 (another key or a document marker).
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # keep blank lines that separate it from what follows
+    return "".join(lines[:start] + block + lines[end:])

@@ -103,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--backup-dir", metavar="DIR",
                    help="where before-images go (default: $XDG_STATE_HOME/argodoctor/backups)")
     _add_cluster_flags(f, snapshot=False)
+    d = f.add_argument_group("deploy-object-store / configure-artifact-repository")
+    d.add_argument("--object-store-namespace", metavar="NS",
+                   help="where deploy-object-store puts MinIO when no repository names one "
+                        "(default: the controller's namespace)")
+    d.add_argument("--minio-image", metavar="IMAGE", help="MinIO image to deploy (default: a pinned release)")
+    d.add_argument("--storage-size", metavar="SIZE", help="size of MinIO's PersistentVolumeClaim (default: 10Gi)")
+    d.add_argument("--bucket", metavar="NAME",
+                   help="bucket of a newly written artifactRepository (default: argo-artifacts)")
 
     sub.add_parser("list", help="list every check and remediation",
                    description="Every check and remediation with id, slug, group and description.")
@@ -134,7 +142,11 @@ def _context(args: argparse.Namespace, view: ClusterView) -> Context:
                                  controller_namespace=args.controller_namespace,
                                  backup_dir=getattr(args, "backup_dir", None), s3_endpoint=args.s3_endpoint,
                                  s3_connect_timeout=args.s3_connect_timeout,
-                                 s3_read_timeout=args.s3_read_timeout))
+                                 s3_read_timeout=args.s3_read_timeout,
+                                 object_store_namespace=getattr(args, "object_store_namespace", None),
+                                 minio_image=getattr(args, "minio_image", None),
+                                 storage_size=getattr(args, "storage_size", None),
+                                 bucket=getattr(args, "bucket", None)))
 
 
 def _run(ctx: Context, checks: list, console: Console) -> Report:

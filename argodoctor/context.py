@@ -23,6 +23,11 @@ class Options:
     s3_endpoint: str | None = None  # HOST:PORT that replaces every S3 endpoint for the live probes
     s3_connect_timeout: float = 3.0
     s3_read_timeout: float = 10.0
+    # deploy-object-store / configure-artifact-repository
+    object_store_namespace: str | None = None
+    minio_image: str | None = None
+    storage_size: str | None = None
+    bucket: str | None = None
 
 
 class Context:

@@ -94,15 +94,23 @@ def render_plan(plan: Plan) -> str:
     return "\n".join(out)
 
 
-def object_path(obj: dict[str, Any]) -> str:
-    kind = KINDS[obj["kind"]]
+def object_path(obj: dict[str, Any], kube: Kube | None = None) -> str:
+    """The object's URL: from the kinds argodoctor reads, else (given kube) from API discovery."""
     meta = obj["metadata"]
-    return kind.path(meta.get("namespace"), meta["name"])
+    kind = KINDS.get(obj["kind"])
+    if kind is not None:
+        return kind.path(meta.get("namespace"), meta["name"])
+    if kube is None:
+        raise KeyError(f"no API path known for {obj['kind']}")
+    from .manifests import Discovery
+
+    return Discovery(kube).path(obj)
 
 
-def _get(kube: Kube, obj: dict[str, Any]) -> dict[str, Any] | None:
+def get_live(kube: Kube, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The object as it is in the cluster now, or None."""
     try:
-        return kube.request("GET", object_path(obj))
+        return kube.request("GET", object_path(obj, kube))
     except KubeError as e:
         if e.not_found:
             return None
@@ -145,8 +153,12 @@ class Applier:
             self.written += 1
             return {}
         body = action.materialize(self.kube) if action.materialize else action.desired
-        before = _get(self.kube, body)
+        before = get_live(self.kube, body)
         self._save(before, action)
-        result = self.kube.apply(object_path(body), body)
+        if before is not None and body["kind"] in ("ConfigMap", "Secret"):
+            # Server-side apply drops keys this field manager set before and leaves out now;
+            # sending every live key keeps them all as they are.
+            body = dict(body, data={**(before.get("data") or {}), **(body.get("data") or {})})
+        result = self.kube.apply(object_path(body, self.kube), body)
         self.written += 1
         return result

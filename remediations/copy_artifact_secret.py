@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from argodoctor.argo import SecretRef
 from argodoctor.context import Context
 from argodoctor.fixer import object_path
 from argodoctor.kube import Kube
@@ -23,25 +24,36 @@ class CopyArtifactSecret(Remediation):
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.id)
-        view = ctx.view
-        planned: set[tuple[str, str]] = set()
+        needs = []
         for ns in ctx.workflow_namespaces:
             for repo in ctx.repositories(ns):
-                if repo.spec is None:
-                    continue
-                for name in sorted({r.name for r in repo.secret_refs() if r.name}):
-                    if (ns, name) in planned or view.get("Secret", ns, name) is not None:
-                        continue
-                    keys = {r.key for r in repo.secret_refs() if r.name == name}
-                    source = _source(ctx, name, keys, prefer=[repo.configmap[0] if repo.configmap else None,
-                                                                ctx.controller.namespace])
-                    if source is None:
-                        plan.notes.append(f"Secret {name} is needed in {ns} but no namespace holds it with "
-                                          f"non-empty {', '.join(sorted(keys))}: create it by hand")
-                        continue
-                    planned.add((ns, name))
-                    plan.actions.append(_copy_action(source, ns))
+                if repo.spec is not None:
+                    prefer = [repo.configmap[0] if repo.configmap else None, ctx.controller.namespace]
+                    needs.append((ns, repo.secret_refs(), prefer))
+        plan.actions, plan.notes = copy_actions(ctx, needs)
         return plan
+
+
+def copy_actions(ctx: Context, needs: list[tuple[str, list[SecretRef], list[str | None]]]
+                 ) -> tuple[list[Action], list[str]]:
+    """Copies for every (namespace, secret refs, preferred source namespaces) whose Secret is absent."""
+    actions: list[Action] = []
+    notes: list[str] = []
+    planned: set[tuple[str, str]] = set()
+    for ns, refs, prefer in needs:
+        for name in sorted({r.name for r in refs if r.name}):
+            if (ns, name) in planned or ctx.view.get("Secret", ns, name) is not None:
+                continue
+            keys = {r.key for r in refs if r.name == name}
+            source = _source(ctx, name, keys, prefer)
+            if source is None:
+                notes.append(f"Secret {name} is needed in {ns} but no namespace holds it with "
+                             f"non-empty {', '.join(sorted(keys))}: create it by hand (deploy-object-store "
+                             "creates it with an in-cluster MinIO)")
+                continue
+            planned.add((ns, name))
+            actions.append(_copy_action(source, ns))
+    return actions, notes
 
 
 def _source(ctx: Context, name: str, keys: set[str], prefer: list[str | None]) -> dict[str, Any] | None:

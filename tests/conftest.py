@@ -73,6 +73,15 @@ def own_control_plane(server_bin, workdir, request):
     cp.stop()
 
 
+@pytest.fixture(scope="module")
+def own_s3_server(server_bin, workdir, request):
+    """An S3 server of the test module's own (empty: bucket names as the seed guide writes them)."""
+    s3 = harness.S3Server(server_bin, workdir / f"s3-{request.module.__name__.rsplit('.', 1)[-1]}")
+    s3.start()
+    yield s3
+    s3.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server(server_bin, workdir):
     s3 = harness.S3Server(server_bin, workdir / "s3")
