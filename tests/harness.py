@@ -223,9 +223,10 @@ class S3Server:
     access_key = "argodoctor-root"
     secret_key = "argodoctor-root-secret-key"
 
-    def __init__(self, bin_dir: Path, workdir: Path):
+    def __init__(self, bin_dir: Path, workdir: Path, tls: tuple[Path, Path] | None = None):
         self.bin = bin_dir
         self.dir = workdir
+        self.tls = tls  # (certificate, key): serve HTTPS
         self.data = workdir / "s3data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.iam = workdir / "iam"
@@ -239,7 +240,9 @@ class S3Server:
         self.proc = Process("versitygw", [
             str(self.bin / "versitygw"), "--access", self.access_key, "--secret", self.secret_key,
             "--port", self.endpoint, "--admin-port", f"127.0.0.1:{self.admin_port}",
-            "--iam-dir", str(self.iam), "posix", str(self.data)], self.dir)
+            "--iam-dir", str(self.iam),
+            *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else []),
+            "posix", str(self.data)], self.dir)
         self.proc.start()
         wait_for(self._up, "versitygw", procs=[self.proc])
 

@@ -188,3 +188,35 @@ def test_service_without_ready_endpoints_fails_ad501(a):
     code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
     r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
     assert r["status"] == "fail" and "no ready pod to port-forward to" in r["message"]
+
+
+def test_tls_endpoint_honours_ca_secret(a, server_bin, tmp_path):
+    from .. import harness
+
+    pki = a.cp.pki  # the test CA signed a server certificate for 127.0.0.1
+    tls = harness.S3Server(server_bin, tmp_path / "tls-s3", tls=(pki / "server.crt", pki / "server.key"))
+    tls.start()
+    try:
+        bucket = bucket_name()
+        apply_manifests(a.kube, [
+            secret("tls-keys", "argo", accesskey=tls.access_key, secretkey=tls.secret_key),
+            secret("s3-ca", "argo", **{"ca.crt": (pki / "ca.crt").read_text()})])
+        keys = {"accessKeySecret": {"name": "tls-keys", "key": "accesskey"},
+                "secretKeySecret": {"name": "tls-keys", "key": "secretkey"}}
+        a.set_repo(bucket=bucket, endpoint=tls.endpoint, insecure=False, **keys)
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
+        r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
+        assert r["status"] == "fail" and "certificate not trusted" in r["message"]
+        a.set_repo(bucket=bucket, endpoint=tls.endpoint, insecure=False, caSecret={"name": "s3-ca", "key": "ca.crt"},
+                   createBucketIfNotPresent={}, **keys)
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD20*", "-n", "argo")
+        res = {r["id"]: r for r in json.loads(out)["results"] if r["namespace"] == "argo"}
+        assert res["AD204"]["status"] == "pass" and res["AD204"]["message"].startswith("https://")
+        assert res["AD205"]["status"] == "pass" and res["AD206"]["status"] == "warn"
+        # a plain-HTTP server with insecure false: the TLS step fails and says why
+        a.set_repo(bucket=bucket, endpoint=a.s3.endpoint, insecure=False)
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
+        r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
+        assert r["status"] == "fail" and "TLS handshake" in r["message"]
+    finally:
+        tls.stop()
