@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--all", action="store_true", help="every remediation, in the catalog's order")
     f.add_argument("--dry-run", action="store_true", help="show the plan as a diff and write nothing")
     f.add_argument("-y", "--yes", action="store_true", help="apply without asking")
+    f.add_argument("--allow-destructive", action="store_true",
+                   help="allow remediations that delete or narrow what exists (replace-broad-binding); "
+                        "--all includes them only with this flag")
     f.add_argument("--backup-dir", metavar="DIR",
                    help="where before-images go (default: $XDG_STATE_HOME/argodoctor/backups)")
     _add_cluster_flags(f, snapshot=False)
@@ -197,6 +200,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
         raise UserError("name the remediations to run, or pass --all (see `argodoctor list`)")
     ids = [r.id for r in registry.all_remediations()] if args.all else _remediation_ids(args.ids)
     rems = registry.select_remediations(ids)
+    blocked = [r.id for r in rems if r.destructive and not args.allow_destructive]
+    if blocked and not args.all:
+        raise UserError(f"{', '.join(blocked)} removes what exists (its before-image lets you restore it): "
+                        "re-run with --allow-destructive")
+    rems = [r for r in rems if r.id not in blocked]
     kube = _kube(args)
     ctx = _context(args, LiveView(kube))
     out = Console(highlight=False)

@@ -76,12 +76,12 @@ def render_diff(action: Action) -> str:
     if action.perform is not None:
         return f"+ {action.kind} {action.name}\n"
     before = redact(clean(action.before))
-    after = redact(clean(merged(action.before, action.desired)))
+    after = None if action.delete else redact(clean(merged(action.before, action.desired)))
     where = f"{action.namespace}/" if action.namespace else ""
     label = f"{action.kind} {where}{action.name}"
     lines = difflib.unified_diff(_yaml(before), _yaml(after),
                                  fromfile=f"{label} (live)" if before else "/dev/null",
-                                 tofile=f"{label} (planned)", n=3)
+                                 tofile=f"{label} (planned)" if after else "/dev/null", n=3)
     return "".join(lines)
 
 
@@ -140,7 +140,8 @@ class Applier:
             f.write(f"# {action.describe()}\n")
             if before is None:
                 where = f"{action.namespace}/" if action.namespace else ""
-                f.write(f"# {action.kind} {where}{action.name} did not exist: delete it to undo\n")
+                undo = "nothing to undo" if action.delete else "delete it to undo"
+                f.write(f"# {action.kind} {where}{action.name} did not exist: {undo}\n")
                 f.write("---\n")
             else:
                 f.write(yaml.safe_dump(clean(before), sort_keys=False))
@@ -155,6 +156,11 @@ class Applier:
         body = action.materialize(self.kube) if action.materialize else action.desired
         before = get_live(self.kube, body)
         self._save(before, action)
+        if action.delete:
+            if before is not None:
+                self.kube.request("DELETE", object_path(body, self.kube))
+                self.written += 1
+            return {}
         if before is not None and body["kind"] in ("ConfigMap", "Secret"):
             # Server-side apply drops keys this field manager set before and leaves out now;
             # sending every live key keeps them all as they are.

@@ -66,7 +66,7 @@ def wait_established(kube: Kube, names: Iterable[str], timeout: float = 60.0) ->
     for name in names:
         while True:
             crd = kube.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-            conds = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+            conds = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
             if conds.get("Established") == "True":
                 break
             if time.monotonic() > deadline:

@@ -115,6 +115,8 @@ class Action:
     materialize: Any = None
     # A write outside Kubernetes (e.g. creating an S3 bucket): called instead of server-side apply.
     perform: Any = None
+    # Delete the object (its before-image is saved first) instead of applying it.
+    delete: bool = False
 
     @property
     def kind(self) -> str:
@@ -130,7 +132,7 @@ class Action:
 
     def describe(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
-        verb = "create" if self.before is None else "update"
+        verb = "delete" if self.delete else "create" if self.before is None else "update"
         return f"{verb} {self.kind} {where}{self.name}: {self.reason}"
 
 

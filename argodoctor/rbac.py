@@ -241,19 +241,22 @@ def _aggregate(cluster_roles: dict[str, dict]) -> dict[str, list[dict]]:
         except InvalidSelector:
             continue
         sources[name] = ordered
+    # Terminates: each role's set of distinct rules only grows, and is bounded by all rules listed.
+    keysets: dict[str, set] = {}
     changed = True
     while changed:
         changed = False
         for name, ordered in sources.items():
-            seen = set()
+            seen: set[tuple] = set()
             rules = []
             for rule in [*_list(cluster_roles[name], "rules"), *(r for o in ordered for r in effective[o])]:
                 key = _rule_key(rule)
                 if key not in seen:
                     seen.add(key)
                     rules.append(rule)
-            if rules != effective[name]:
-                effective[name] = rules
+            effective[name] = rules
+            if seen != keysets.get(name):
+                keysets[name] = seen
                 changed = True
     return effective
 

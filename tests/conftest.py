@@ -73,6 +73,18 @@ def own_control_plane(server_bin, workdir, request):
     cp.stop()
 
 
+@pytest.fixture
+def fresh_control_plane(server_bin, workdir, request):
+    """A control plane of the test's own: each parametrised case on a clean state."""
+    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    cp = harness.ControlPlane(server_bin, workdir / f"cp-{name}")
+    try:
+        cp.start()
+        yield cp
+    finally:
+        cp.stop()
+
+
 @pytest.fixture(scope="module")
 def own_s3_server(server_bin, workdir, request):
     """An S3 server of the test module's own (empty: bucket names as the seed guide writes them)."""

@@ -1,6 +1,8 @@
 """The local RBAC evaluator against Kubernetes' own semantics, on small hand-built objects."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from argodoctor.rbac import (
@@ -181,6 +183,7 @@ def test_service_account_subject_without_namespace_in_clusterrolebinding_matches
                                   crb("with-ns", ref("ClusterRole", "pod-reader"), sa("runner", "ci"))])
     assert not e.allows(RUNNER, Request("list", "pods", "wf"))
     assert not e.allows(RUNNER, Request("list", "pods"))
+    assert not e.allows(service_account("default", "runner"), Request("list", "pods", "default"))
     assert e.allows(service_account("ci", "runner"), Request("list", "pods", "wf"))
     assert [b["metadata"]["name"] for b in e.bindings_for(service_account("ci", "runner"), "wf")] == ["with-ns"]
 
@@ -259,6 +262,7 @@ def test_subresource_is_separate_from_its_resource():
     assert rule_allows(pods, Request("get", "pods", "a", name="p"))
     assert not rule_allows(pods, Request("get", "pods", "a", subresource="log", name="p"))
     assert rule_allows(logs, Request("get", "pods", "a", subresource="log", name="p"))
+    assert not rule_allows(logs, Request("get", "nodes", subresource="log", name="n"))
     assert not rule_allows(logs, Request("get", "pods", "a", name="p"))
     assert not rule_allows(logs, Request("get", "pods", "a", subresource="exec", name="p"))
 
@@ -268,8 +272,8 @@ def test_star_slash_subresource_matches_any_resource_with_that_subresource():
     assert rule_allows(r, Request("get", "deployments", "a", group="apps", subresource="scale", name="d"))
     assert not rule_allows(r, Request("get", "deployments", "a", group="apps", name="d"))
     assert not rule_allows(r, Request("get", "deployments", "a", group="apps", subresource="status", name="d"))
-    # the length check: "*/scale" is not a match for a subresource that merely ends in "scale"
-    assert not rule_allows(r, Request("get", "deployments", "a", group="apps", subresource="rescale", name="d"))
+    # the length check: "*/scale" does not match a subresource it merely ends with
+    assert not rule_allows(r, Request("get", "deployments", "a", group="apps", subresource="cale", name="d"))
 
 
 def test_resource_slash_star_is_not_a_wildcard():
@@ -383,7 +387,7 @@ def test_aggregation_any_selector_matches_and_own_rules_kept():
     assert len(e2.rules_for(ALICE, "")) == 1
 
 
-def test_aggregation_does_not_include_itself_or_unlabelled_roles():
+def test_aggregation_ignores_roles_without_matching_labels():
     selfish = cluster_role("selfish", labels={"agg": "yes"}, selectors=[{"matchLabels": {"agg": "yes"}}])
     plain = cluster_role("plain", rule(["get"], ["pods"]))
     e = ev(cluster_roles=[selfish, plain],
@@ -425,6 +429,7 @@ def test_grants_names_every_binding_that_allows():
         Grant("RoleBinding", "a", "local", "Role", "pods", reader),
     ]
     assert len(set(grants)) == 2  # hashable
+    assert grants[0] != dataclasses.replace(grants[0], rule=rule(["get"], ["pods"]))
     [g] = e.grants(me, Request("get", "secrets", "a", name="s"))
     assert (g.binding_kind, g.binding_namespace, g.binding_name, g.role_kind, g.role_name) == (
         "RoleBinding", "a", "local", "Role", "pods")
@@ -446,6 +451,26 @@ def test_bindings_for_and_rules_for():
     assert [b["metadata"]["name"] for b in e.bindings_for(ALICE, "zzz")] == ["crb"]
     pairs = e.rules_for(ALICE, "a")
     assert [(b["metadata"]["name"], r["resources"]) for b, r in pairs] == [("crb", ["nodes"]), ("rb-a", ["pods"])]
+
+
+def test_bindings_keep_kubernetes_visit_order():
+    # ClusterRoleBindings first, then RoleBindings, each in list order whichever subject matched.
+    e = ev(cluster_roles=[cluster_role("c", GET_PODS)],
+           role_bindings=[rb("a", "rb-group", ref("ClusterRole", "c"), group("devs")),
+                          rb("a", "rb-user", ref("ClusterRole", "c"), user("alice"))],
+           cluster_role_bindings=[crb("crb-group", ref("ClusterRole", "c"), group("devs")),
+                                  crb("crb-user", ref("ClusterRole", "c"), user("alice"))])
+    alice = Subject("User", "alice", groups=("devs",))
+    names = [b["metadata"]["name"] for b in e.bindings_for(alice, "a")]
+    assert names == ["crb-group", "crb-user", "rb-group", "rb-user"]
+
+
+def test_clusterrolebinding_with_a_stray_namespace_still_applies_everywhere():
+    binding = crb("b", ref("ClusterRole", "c"), user("alice"))
+    binding["metadata"]["namespace"] = "argo"  # as some manifests have it; the API server drops it
+    e = ev(cluster_roles=[cluster_role("c", GET_PODS)], cluster_role_bindings=[binding])
+    assert e.allows(ALICE, Request("list", "pods", "other"))
+    assert e.allows(ALICE, Request("list", "pods"))
 
 
 def test_binding_listed_once_even_when_several_subjects_match():

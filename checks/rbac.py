@@ -1,0 +1,101 @@
+"""Workflow identities: does each service account exist (AD301), hold the executor's rights for the
+Argo version (AD302), and hold no more than it should (AD303)? Evaluated locally from the RBAC
+objects read once (argodoctor.rbac), never by per-namespace API calls."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argodoctor import argo
+from argodoctor.context import Context
+from argodoctor.model import Check, Result
+from argodoctor.rbac import service_account
+from argodoctor.workflow_rbac import RBAC_KINDS, broad_bindings, describe_binding, evaluator, request
+
+from .artifacts import WORKFLOW_READS
+
+
+def _identities(ctx: Context) -> Iterable[tuple[str, str]]:
+    for ns, names in sorted(ctx.workflow_service_accounts.items()):
+        for name in sorted(names):
+            yield ns, name
+
+
+class ServiceAccountExists(Check):
+    id = "AD301"
+    slug = "workflow-sa-exists"
+    group = "rbac"
+    title = "every workflow service account exists in its namespace"
+    remediation = "create-service-account"
+    reads = (*WORKFLOW_READS, "ServiceAccount")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        for ns, name in _identities(ctx):
+            obj = f"ServiceAccount/{name}"
+            if ctx.view.get("ServiceAccount", ns, name) is None:
+                yield self.failed(f"ServiceAccount {ns}/{name} does not exist; workflows that run as it fail with "
+                                  f'`serviceaccount "{name}" not found`', namespace=ns, object=obj)
+            else:
+                yield self.passed(f"ServiceAccount {ns}/{name} exists", namespace=ns, object=obj)
+
+
+class ServiceAccountRBAC(Check):
+    id = "AD302"
+    slug = "workflow-sa-rbac"
+    group = "rbac"
+    title = "every workflow service account holds its executor's rights for the Argo version"
+    remediation = "grant-workflow-rbac"
+    requires = ("AD301",)
+    reads = (*WORKFLOW_READS, "ServiceAccount", *RBAC_KINDS)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        ev = evaluator(ctx)
+        version = ctx.version
+        executors = argo.executors_in_effect(version, ctx.config, ctx.controller)
+        needed = argo.executor_permissions(version, executors)
+        at = f"Argo {version}" if version else "an unknown Argo version (judged as the newest)"
+        what = f"{at}, executor {'/'.join(executors.all)}"
+        for ns, name in _identities(ctx):
+            obj = f"ServiceAccount/{name}"
+            blocked = ctx.blocked(self.requires, ns)
+            if blocked:
+                yield self.skipped(blocked, namespace=ns, object=obj)
+                continue
+            sa = service_account(ns, name)
+            missing = [p for p in needed if not ev.allows(sa, request(p, ns))]
+            if not missing:
+                yield self.passed(f"{ns}/{name} may {', '.join(map(str, needed))} ({what})", namespace=ns,
+                                  object=obj)
+                continue
+            lacking = ", ".join(map(str, missing))
+            if argo.legacy_pod_patch_fallback(version) and ev.allows(sa, request(argo.LEGACY_POD_PATCH, ns)):
+                yield self.warned(f"{ns}/{name} lacks {lacking}; the executor falls back to patching its own pod "
+                                  f"(legacy and insecure, removed in v3.6) ({what})", namespace=ns, object=obj)
+                continue
+            yield self.failed(f"{ns}/{name} lacks {lacking} ({what}); workflows here fail to report outputs and "
+                              "artifacts", namespace=ns, object=obj)
+
+
+class ServiceAccountOverprivileged(Check):
+    id = "AD303"
+    slug = "workflow-sa-overprivileged"
+    group = "rbac"
+    title = "no workflow service account is bound to cluster-admin, admin, edit or a wildcard rule"
+    severity = "warning"
+    remediation = "replace-broad-binding"
+    requires = ("AD301",)
+    reads = (*WORKFLOW_READS, "ServiceAccount", *RBAC_KINDS)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        ev = evaluator(ctx)
+        for ns, name in _identities(ctx):
+            obj = f"ServiceAccount/{name}"
+            if ctx.blocked(self.requires, ns):
+                yield self.skipped(ctx.blocked(self.requires, ns), namespace=ns, object=obj)
+                continue
+            broad = broad_bindings(ev, ns, name)
+            if not broad:
+                yield self.passed(f"{ns}/{name} holds no broad role or wildcard rule", namespace=ns, object=obj)
+                continue
+            found = "; ".join(f"{describe_binding(b)} grants {why}" for b, why in broad)
+            yield self.warned(f"{ns}/{name} is over-privileged: {found}; a workflow step can then do what that "
+                              "role allows (read every Secret, start pods)", namespace=ns, object=obj)

@@ -1,0 +1,26 @@
+"""create-service-account: creates each missing workflow service account."""
+from __future__ import annotations
+
+from argodoctor.context import Context
+from argodoctor.model import Action, Plan, Remediation
+
+
+class CreateServiceAccount(Remediation):
+    id = "create-service-account"
+    title = "create the missing workflow service accounts"
+    fixes = ("AD301",)
+
+    def plan(self, ctx: Context) -> Plan:
+        plan = Plan(self.id)
+        for ns, names in sorted(ctx.workflow_service_accounts.items()):
+            for name in sorted(names):
+                if ctx.view.get("ServiceAccount", ns, name) is not None:
+                    continue
+                if ctx.view.get("Namespace", None, ns) is None:
+                    plan.notes.append(f"namespace {ns} does not exist: ServiceAccount {name} cannot be created")
+                    continue
+                plan.actions.append(Action(
+                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+                        "name": name, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "argodoctor"}}},
+                    None, "workflows here run as it"))
+        return plan
