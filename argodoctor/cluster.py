@@ -186,8 +186,10 @@ class LiveView(ClusterView):
         self.kube = kube
         self.name = kube.name
         self.page_size = page_size
+        self.lists = 0  # kinds LISTed (each once per run, in pages of page_size)
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
+        self.lists += 1
         items = []
         for obj in self.kube.list(kind.path(), page_size=self.page_size):
             # LIST items carry no kind/apiVersion; add them so objects stand alone.
