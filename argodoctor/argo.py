@@ -751,3 +751,48 @@ def minimal_role_rules(perms: list[Permission]) -> list[dict[str, Any]]:
 
 
 BROAD_ROLES = ("cluster-admin", "admin", "edit")
+
+
+# ---------------------------------------------------------------- install
+
+# The CRDs each release's install manifests define (per minor version, from the official manifests).
+_CRDS_BASE = ("clusterworkflowtemplates", "cronworkflows", "workfloweventbindings", "workflows", "workflowtemplates")
+CRD_ADDED = {(3, 2): ("workflowtasksets",), (3, 3): ("workflowtaskresults",), (3, 4): ("workflowartifactgctasks",)}
+DEFAULT_INSTALL_VERSION = "v3.7.18"
+RELEASE_URL = "https://github.com/argoproj/argo-workflows/releases/download/{version}/{flavour}.yaml"
+
+
+def required_crds(version: Version | None) -> list[str]:
+    """Full CRD names (workflows.argoproj.io, ...) the version's controller needs."""
+    names = list(_CRDS_BASE)
+    for (major, minor), added in sorted(CRD_ADDED.items()):
+        if version is None or version.at_least(major, minor):
+            names += added
+    return sorted(f"{n}.argoproj.io" for n in names)
+
+
+def deployment_available(dep: dict[str, Any] | None) -> tuple[bool, str]:
+    """(Available?, why not) from the Deployment's status conditions and replica counts."""
+    if dep is None:
+        return False, "does not exist"
+    status = dep.get("status") or {}
+    conds = {c.get("type"): c for c in status.get("conditions") or []}
+    avail = conds.get("Available", {})
+    if avail.get("status") == "True":
+        return True, f"{status.get('availableReplicas', 0)}/{status.get('replicas', 0)} replicas available"
+    if avail:
+        return False, f"not Available: {avail.get('reason', '')} {avail.get('message', '')}".strip()
+    return False, "has no Available condition yet (no replica has become ready)"
+
+
+def executor_image(version: Version | None, config: ControllerConfig, controller: Controller) -> tuple[str, str]:
+    """(image, where it is set): --executor-image, else the configmap's executor.image, else the default
+    quay.io/argoproj/argoexec:<controller version>."""
+    flag = controller.flag("--executor-image")
+    if flag:
+        return flag, "the controller's --executor-image flag"
+    executor = config.settings.get("executor")
+    if isinstance(executor, dict) and executor.get("image"):
+        return str(executor["image"]), f"executor.image in {config.source('executor')}"
+    tag = str(version) if version else "latest"
+    return f"quay.io/argoproj/argoexec:{tag}", "the default"

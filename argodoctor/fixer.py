@@ -42,18 +42,27 @@ def redact(obj: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def merged(before: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
-    """What the object looks like after applying `desired` (maps merge, everything else replaces)."""
+    """What the object looks like after applying `desired`: maps merge, lists of named items
+    (containers, env, volumes) merge by name, everything else replaces."""
     if before is None:
         return copy.deepcopy(desired)
 
-    def merge(a: Any, b: Any) -> Any:
+    def merge(a: Any, b: Any, key: str = "") -> Any:
         if isinstance(a, dict) and isinstance(b, dict):
             out = dict(a)
             for k, v in b.items():
-                out[k] = merge(a.get(k), v)
+                out[k] = merge(a.get(k), v, k)
             return out
+        if key in _MERGE_BY_NAME and isinstance(a, list) and isinstance(b, list):
+            by_name = {item.get("name"): item for item in a if isinstance(item, dict)}
+            out = [merge(by_name.get(item.get("name")), item) for item in b]
+            return out + [item for item in a if item.get("name") not in {i.get("name") for i in b}]
         return copy.deepcopy(b)
     return merge(before, desired)
+
+
+# Lists Kubernetes merges by name (associative in server-side apply); all others are replaced whole.
+_MERGE_BY_NAME = {"containers", "initContainers", "env", "volumes"}
 
 
 def is_subset(desired: Any, actual: Any) -> bool:
@@ -161,10 +170,11 @@ class Applier:
                 self.kube.request("DELETE", object_path(body, self.kube))
                 self.written += 1
             return {}
-        if before is not None and body["kind"] in ("ConfigMap", "Secret"):
-            # Server-side apply drops keys this field manager set before and leaves out now;
-            # sending every live key keeps them all as they are.
-            body = dict(body, data={**(before.get("data") or {}), **(body.get("data") or {})})
+        if before is not None:
+            # Server-side apply drops fields this field manager set before and leaves out now (say,
+            # an install argodoctor applied); sending the whole live object with the change keeps
+            # every other field as it is.
+            body = merged(clean(before), body)
         result = self.kube.apply(object_path(body, self.kube), body)
         self.written += 1
         return result

@@ -26,6 +26,7 @@ class RepositoryConfigured(Check):
     group = "artifacts"
     title = "every workflow namespace resolves a default artifact repository"
     remediation = "configure-artifact-repository"
+    requires = ("AD101",)  # without Argo installed, nothing here means anything
     reads = WORKFLOW_READS
 
     def run(self, ctx: Context) -> Iterable[Result]:

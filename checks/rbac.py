@@ -26,6 +26,7 @@ class ServiceAccountExists(Check):
     group = "rbac"
     title = "every workflow service account exists in its namespace"
     remediation = "create-service-account"
+    requires = ("AD101",)
     reads = (*WORKFLOW_READS, "ServiceAccount")
 
     def run(self, ctx: Context) -> Iterable[Result]:

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the test control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler) and the S3 server (versitygw) from the Go module proxy.
+# kube-scheduler), the fake-node simulator (kwok) and the S3 server (versitygw) from
+# the Go module proxy. kwok's default Stage manifests (node-initialize, node heartbeat
+# with lease, pod ready/complete/delete), taken from the pinned kwok module, are
+# written beside the binaries as kwok-stages.yaml.
 # Binaries are cached outside the repo, keyed by the pinned versions:
 #   ${ARGODOCTOR_CACHE:-~/.cache/argodoctor}/controlplane/<key>/
 # Prints that directory on stdout; progress goes to stderr.
@@ -9,11 +12,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 K8S_VERSION=v1.35.4
 ETCD_VERSION=v3.6.5
 VERSITYGW_VERSION=v1.8.0
-key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_$(sha256sum "$here/go.sum" | cut -c1-12)"
+KWOK_VERSION=v0.8.0  # no replace directives in its go.mod: `go install pkg@version` works
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_$(sha256sum "$here/go.sum" | cut -c1-12)"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml"
 missing=""
-for b in $want; do [ -x "$out/$b" ] || missing="$missing $b"; done
+for b in $want; do [ -x "$out/$b" ] || [ "${b%.yaml}" != "$b" -a -s "$out/$b" ] || missing="$missing $b"; done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$out.tmp"
@@ -28,6 +32,14 @@ for b in $missing; do
   case $b in
     etcd) go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3 ;;
     versitygw) GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ;;
+    kwok) GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" ;;
+    kwok-stages.yaml)
+      src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      st="$src/kustomize/stage"
+      for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+               pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+        echo "---"; cat "$st/$f"
+      done > "$out.tmp/kwok-stages.yaml" ;;
     *) go build -trimpath -ldflags "$kflags" -o "$out.tmp/$b" "k8s.io/kubernetes/cmd/$b" ;;
   esac
 done

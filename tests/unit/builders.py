@@ -61,5 +61,17 @@ def seed_objects() -> list[dict]:
             workflow("team-a")]
 
 
-def context(*objects: dict, **options: Any) -> Context:
-    return Context(SnapshotView("fixture", list(objects)), Options(**options))
+def crds(version: str | None = "v3.7.18", established: bool = True) -> list[dict]:
+    """Minimal CustomResourceDefinitions of the Argo version, as a cluster with Argo installed has them."""
+    from argodoctor.argo import parse_version, required_crds
+
+    status = {"conditions": [{"type": "Established", "status": "True" if established else "False"}]}
+    return [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": name}, "spec": {"group": "argoproj.io"}, "status": status}
+            for name in required_crds(parse_version(version))]
+
+
+def context(*objects: dict, with_crds: bool = True, **options: Any) -> Context:
+    """A Context over a snapshot of objects; Argo's CRDs are added unless with_crds=False."""
+    objs = list(objects) + (crds() if with_crds else [])
+    return Context(SnapshotView("fixture", objs), Options(**options))

@@ -14,7 +14,7 @@ from argodoctor.fixer import render_plan
 from argodoctor.model import Check, Status
 from argodoctor.runner import run_checks
 
-from .builders import configmap, context, controller, controller_configmap, secret, seed_objects, workflow
+from .builders import configmap, context, controller, controller_configmap, crds, secret, seed_objects, workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "seed-broken"
@@ -87,8 +87,8 @@ def test_exit_codes(cli, tmp_path):
     good = tmp_path / "good.yaml"
     import yaml
 
-    good.write_text(yaml.safe_dump_all(seed_objects() + [secret("minio", "team-a", accesskey="a",
-                                                                 secretkey="s")]))
+    good.write_text(yaml.safe_dump_all(seed_objects() + crds() + [secret("minio", "team-a", accesskey="a",
+                                                                         secretkey="s")]))
     assert cli("check", "--snapshot", good, "--checks", "AD2*")[0] == 0
     assert cli("check", "--snapshot", EXAMPLE)[0] == 1
     assert cli("check", "--snapshot", tmp_path / "nope")[0] == 2

@@ -1,0 +1,94 @@
+"""Is Argo installed and running, as the detected version needs? AD101 CRDs, AD102 controller,
+AD104 executor image version skew. (AD103 lives in config.py.)"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from argodoctor import argo
+from argodoctor.context import Context
+from argodoctor.model import Check, Result
+
+
+def _established(crd: dict) -> bool:
+    conds = {c.get("type"): c.get("status") for c in (crd.get("status") or {}).get("conditions") or []}
+    return conds.get("Established") == "True"
+
+
+class CRDsInstalled(Check):
+    id = "AD101"
+    slug = "crds-installed"
+    group = "install"
+    title = "every Argo CRD the version needs is installed and Established"
+    remediation = "install-argo"
+    reads = ("Deployment", "CustomResourceDefinition")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        version = ctx.version
+        crds = {c["metadata"]["name"]: c for c in ctx.view.list("CustomResourceDefinition")
+                if c["metadata"]["name"].endswith(".argoproj.io")}
+        needed = argo.required_crds(version)
+        missing = [n for n in needed if n not in crds]
+        pending = [n for n in needed if n in crds and not _established(crds[n])]
+        at = f"Argo {version}" if version else "Argo (no controller found; judged by the newest release)"
+        if not crds:
+            yield self.failed(f"Argo is not installed: none of the {len(needed)} argoproj.io CRDs {at} needs exists")
+        elif missing or pending:
+            parts = [f"missing {', '.join(missing)}"] if missing else []
+            parts += [f"not Established: {', '.join(pending)}"] if pending else []
+            yield self.failed(f"{at}: {'; '.join(parts)}; workflows of those kinds cannot be created")
+        else:
+            yield self.passed(f"all {len(needed)} CRDs {at} needs are Established")
+
+
+class ControllerRunning(Check):
+    id = "AD102"
+    slug = "controller-running"
+    group = "install"
+    title = "the workflow-controller Deployment exists and is Available"
+    remediation = "install-argo"
+    reads = ("Deployment",)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        c = ctx.controller
+        if c.deployment is None:
+            yield self.failed(f"no workflow-controller Deployment in any namespace (looked first in {c.namespace})",
+                              namespace=c.namespace)
+            return
+        ok, why = argo.deployment_available(c.deployment)
+        obj = f"Deployment/{c.deployment['metadata']['name']}"
+        version = f" ({c.image})" if c.image else ""
+        if ok:
+            yield self.passed(f"workflow-controller{version}: {why}", namespace=c.namespace, object=obj)
+        else:
+            yield self.failed(f"workflow-controller{version} {why}; check its logs (a configmap key the version "
+                              "rejects is fatal from v3.4: see AD103/AD402)", namespace=c.namespace, object=obj,
+                              remediation=None)
+
+
+class VersionSkew(Check):
+    id = "AD104"
+    slug = "version-skew"
+    group = "install"
+    title = "the executor image in effect has the controller's version"
+    severity = "warning"
+    remediation = "set-executor-image"
+    reads = ("Deployment", "ConfigMap")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        c = ctx.controller
+        if c.deployment is None or c.version is None:
+            yield self.skipped("no controller image version to compare with", namespace=c.namespace)
+            return
+        image, where = argo.executor_image(c.version, ctx.config, c)
+        exec_version = argo.image_version(image)
+        obj = f"Deployment/{c.deployment['metadata']['name']}"
+        if exec_version == c.version:
+            yield self.passed(f"executor {image} ({where}) matches controller {c.version}", namespace=c.namespace,
+                              object=obj)
+        elif exec_version is None:
+            yield self.warned(f"executor {image} ({where}) has no version tag; the controller is {c.version}",
+                              namespace=c.namespace, object=obj)
+        else:
+            yield self.warned(f"executor {image} ({where}) is {exec_version} but the controller is {c.version}; "
+                              "mismatched executors misread the controller's pod spec", namespace=c.namespace,
+                              object=obj)
