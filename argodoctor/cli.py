@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--backup-dir", metavar="DIR",
                    help="where before-images go (default: $XDG_STATE_HOME/argodoctor/backups)")
     _add_cluster_flags(f, snapshot=False)
+    i = f.add_argument_group("install-argo")
+    i.add_argument("--manifests", metavar="FILE|DIR",
+                   help="install manifests to apply (a file, or a directory holding cluster-install.yaml / "
+                        "namespace-install.yaml), for air-gapped clusters (default: download the release's)")
+    i.add_argument("--install-version", metavar="VERSION",
+                   help="Argo version to install when none is installed (default: v3.7.18)")
+    i.add_argument("--namespaced-install", action="store_true",
+                   help="install the namespace-scoped flavour (the controller watches only its namespace)")
     d = f.add_argument_group("deploy-object-store / configure-artifact-repository")
     d.add_argument("--object-store-namespace", metavar="NS",
                    help="where deploy-object-store puts MinIO when no repository names one "
@@ -149,7 +157,10 @@ def _context(args: argparse.Namespace, view: ClusterView) -> Context:
                                  object_store_namespace=getattr(args, "object_store_namespace", None),
                                  minio_image=getattr(args, "minio_image", None),
                                  storage_size=getattr(args, "storage_size", None),
-                                 bucket=getattr(args, "bucket", None)))
+                                 bucket=getattr(args, "bucket", None),
+                                 manifests=getattr(args, "manifests", None),
+                                 install_version=getattr(args, "install_version", None),
+                                 namespaced=getattr(args, "namespaced_install", False)))
 
 
 def _run(ctx: Context, checks: list, console: Console) -> Report:

@@ -28,6 +28,10 @@ class Options:
     minio_image: str | None = None
     storage_size: str | None = None
     bucket: str | None = None
+    # install-argo
+    manifests: str | None = None  # FILE or DIR of install manifests (air-gapped); default: the release URL
+    install_version: str | None = None
+    namespaced: bool = False
 
 
 class Context:

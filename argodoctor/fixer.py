@@ -126,6 +126,12 @@ def get_live(kube: Kube, obj: dict[str, Any]) -> dict[str, Any] | None:
         raise
 
 
+def _pop(obj: dict[str, Any], path: tuple[str, ...]) -> None:
+    for f in path[:-1]:
+        obj = obj.get(f) or {}
+    obj.pop(path[-1], None)
+
+
 def default_backup_dir() -> str:
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(state, "argodoctor", "backups")
@@ -175,6 +181,20 @@ class Applier:
             # an install argodoctor applied); sending the whole live object with the change keeps
             # every other field as it is.
             body = merged(clean(before), body)
-        result = self.kube.apply(object_path(body, self.kube), body)
+            for path in action.remove:
+                _pop(body, path)
+        path = object_path(body, self.kube)
+        result = self.kube.apply(path, body)
+        if action.remove and before is not None:
+            patch: dict[str, Any] = {}
+            for fields in action.remove:
+                node = patch
+                for f in fields[:-1]:
+                    node = node.setdefault(f, {})
+                node[fields[-1]] = None
+            result = self.kube.request("PATCH", path, query={"fieldManager": "argodoctor"}, body=patch,
+                                       content_type="application/merge-patch+json")
         self.written += 1
+        if action.wait:
+            action.wait(self.kube)
         return result

@@ -117,6 +117,11 @@ class Action:
     perform: Any = None
     # Delete the object (its before-image is saved first) instead of applying it.
     delete: bool = False
+    # Called with the Kube client after the write (e.g. wait until a CRD is Established).
+    wait: Any = None
+    # Fields to remove, as paths (("data", "containerRuntimeExecutor"),): sent as a merge patch of
+    # nulls, which removes them whoever set them (server-side apply would keep other managers' fields).
+    remove: list[tuple[str, ...]] = dataclasses.field(default_factory=list)
 
     @property
     def kind(self) -> str:

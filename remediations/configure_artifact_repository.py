@@ -6,13 +6,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import yaml
-
 from argodoctor import argo
 from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.model import Plan, Remediation
 from argodoctor.s3 import service_of
 
+from .controller_config import config_action
 from .copy_artifact_secret import copy_actions
 from .deploy_object_store import ACCESS_KEY, NAME, PORT, SECRET_KEY, store_location
 
@@ -31,7 +30,8 @@ class ConfigureArtifactRepository(Remediation):
         desired = self.desired(ctx, current, plan)
         repo = desired if desired is not None else current
         if desired is not None and desired != current:
-            plan.actions.append(self._configmap_action(ctx, desired))
+            plan.actions.append(config_action(ctx, {"artifactRepository": desired},
+                                             "artifactRepository pointing at the object store"))
         if isinstance(repo, dict):
             needs = [(ns, argo.secret_refs(repo), [c.namespace]) for ns in ctx.workflow_namespaces
                      if _uses_controller_repo(ctx, ns)]
@@ -84,19 +84,6 @@ class ConfigureArtifactRepository(Remediation):
         if len(ctx.workflow_namespaces) == 1 and ns == home:
             return endpoint  # only the controller's namespace runs workflows: the short name works
         return f"{ref.name}.{ns}.svc:{settings.port}"
-
-    @staticmethod
-    def _configmap_action(ctx: Context, repo: dict[str, Any]) -> Action:
-        c, config = ctx.controller, ctx.config
-        before = config.configmap
-        meta = {"name": c.configmap_name, "namespace": c.namespace}
-        if config.form in ("config", "mixed"):
-            text = (before.get("data") or {}).get("config") or ""
-            data = {"config": argo.set_config_key(text, "artifactRepository", repo)}
-        else:
-            data = {"artifactRepository": yaml.safe_dump(repo, sort_keys=False)}
-        desired = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
-        return Action(desired, before, "artifactRepository pointing at the object store")
 
 
 def _uses_controller_repo(ctx: Context, ns: str) -> bool:

@@ -17,7 +17,7 @@ key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
 want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml"
 missing=""
-for b in $want; do [ -x "$out/$b" ] || [ "${b%.yaml}" != "$b" -a -s "$out/$b" ] || missing="$missing $b"; done
+for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$out.tmp"
@@ -34,7 +34,7 @@ for b in $missing; do
     versitygw) GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ;;
     kwok) GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" ;;
     kwok-stages.yaml)
-      src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+      src=$(cd / && GOFLAGS= go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
       st="$src/kustomize/stage"
       for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
                pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do

@@ -1,0 +1,140 @@
+"""AD101, AD102, AD104, AD401-AD403 and their remediations' plans, on snapshot fixtures."""
+from __future__ import annotations
+
+import yaml
+from argodoctor.remediations.set_executor import SetExecutor
+from argodoctor.remediations.set_executor_image import SetExecutorImage, matching_image
+
+from argodoctor import argo
+from argodoctor.registry import select_checks
+from argodoctor.runner import run_checks
+
+from .builders import context, controller, controller_configmap, crds, workflow
+
+
+def run(ids: str, *objects, **kw):
+    return {r.id: r for r in run_checks(select_checks(ids.split(",")), context(*objects, **kw))}
+
+
+def node(name: str, runtime: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+            "status": {"nodeInfo": {"containerRuntimeVersion": runtime}}}
+
+
+def available(dep: dict, ok: bool = True) -> dict:
+    dep["status"] = {"replicas": 1, "availableReplicas": int(ok), "conditions": [
+        {"type": "Available", "status": "True" if ok else "False", "reason": "MinimumReplicasAvailable"
+         if ok else "MinimumReplicasUnavailable"}]}
+    return dep
+
+
+def test_required_crds_follow_the_version():
+    assert len(argo.required_crds(argo.Version(2, 12))) == 5
+    assert "workflowtasksets.argoproj.io" in argo.required_crds(argo.Version(3, 2))
+    assert "workflowtaskresults.argoproj.io" not in argo.required_crds(argo.Version(3, 2))
+    assert len(argo.required_crds(argo.Version(3, 4))) == 8 == len(argo.required_crds(None))
+
+
+def test_ad101_missing_pending_and_not_installed():
+    r = run("AD101", controller("v3.7.18"), with_crds=False)["AD101"]
+    assert r.status == "fail" and "Argo is not installed" in r.message and r.remediation == "install-argo"
+    partial = [c for c in crds() if not c["metadata"]["name"].startswith("workflowtaskresults")]
+    r = run("AD101", controller("v3.7.18"), *partial, with_crds=False)["AD101"]
+    assert r.status == "fail" and "missing workflowtaskresults.argoproj.io" in r.message
+    r = run("AD101", controller("v3.7.18"), *crds(established=False), with_crds=False)["AD101"]
+    assert "not Established" in r.message
+    # v3.2 needs no workflowtaskresults CRD
+    assert run("AD101", controller("v3.2.11"), *partial, with_crds=False)["AD101"].status == "pass"
+
+
+def test_ad102():
+    assert run("AD102")["AD102"].message.startswith("no workflow-controller Deployment")
+    assert run("AD102", available(controller()))["AD102"].status == "pass"
+    r = run("AD102", available(controller(), ok=False))["AD102"]
+    assert r.status == "fail" and "MinimumReplicasUnavailable" in r.message
+
+
+def test_ad104_and_set_executor_image():
+    c = controller("v3.7.18", args=["--executor-image", "quay.io/argoproj/argoexec:v3.5.1"])
+    r = run("AD104", c)["AD104"]
+    assert r.status == "warn" and "v3.5.1" in r.message and "--executor-image" in r.message
+    plan = SetExecutorImage().plan(context(c, controller_configmap()))
+    [a] = plan.actions
+    args = a.desired["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args == ["--executor-image", "quay.io/argoproj/argoexec:v3.7.18"]
+    cm = controller_configmap(executor={"image": "my.registry/argoexec:v3.6.0", "imagePullPolicy": "Always"})
+    assert run("AD104", controller("v3.7.18"), cm)["AD104"].status == "warn"
+    plan = SetExecutorImage().plan(context(controller("v3.7.18"), cm))
+    executor = yaml.safe_load(plan.actions[0].desired["data"]["executor"])
+    assert executor == {"image": "my.registry/argoexec:v3.7.18", "imagePullPolicy": "Always"}
+    assert plan.actions[1].desired["spec"]["template"]["metadata"]["annotations"]["argodoctor.io/restartedAt"]
+    assert run("AD104", controller("v3.7.18"))["AD104"].status == "pass"
+    want = "localhost:5000/argoexec:v3.1.2"
+    assert matching_image("localhost:5000/argoexec@sha256:ab", argo.Version(3, 1, 2)) == want
+
+
+def test_executor_in_effect_per_version():
+    def ex(version, settings=None, args=None):
+        cm = controller_configmap(repo=None, **(settings or {}))
+        ctx = context(controller(version, args=args), cm)
+        return argo.executors_in_effect(ctx.version, ctx.config, ctx.controller).default
+    assert ex("v2.12.13") == "docker" and ex("v3.2.11") == "docker" and ex("v3.3.10") == "emissary"
+    assert ex("v3.4.18", {"containerRuntimeExecutor": "docker"}) == "emissary"
+    # up to v3.1 the flag wins over the configmap; from v3.2 the configmap wins
+    flag = ["--container-runtime-executor", "pns"]
+    assert ex("v3.1.15", {"containerRuntimeExecutor": "k8sapi"}, flag) == "pns"
+    assert ex("v3.2.11", {"containerRuntimeExecutor": "k8sapi"}, flag) == "k8sapi"
+    assert ex("v3.2.11", None, flag) == "pns"
+
+
+def test_ad401_lists_incompatible_nodes_and_skips_from_v3_4():
+    nodes = [node("n1", "containerd://1.7.0"), node("n2", "docker://20.10"), node("n3", "cri-o://1.28")]
+    r = run("AD401", controller("v3.2.11"), controller_configmap(), *nodes)["AD401"]
+    assert r.status == "fail" and "2 of 3 nodes do not run docker: n1 (containerd://1.7.0), n3 (cri-o://1.28)" \
+        in r.message and r.remediation == "set-executor"
+    assert run("AD401", controller("v3.2.11"), controller_configmap(containerRuntimeExecutor="pns"),
+               *nodes)["AD401"].status == "pass"
+    assert run("AD401", controller("v3.2.11"), controller_configmap(), node("d", "docker://20.10"))["AD401"].status \
+        == "pass"
+    assert run("AD401", controller("v3.5.15"), controller_configmap(), *nodes)["AD401"].status == "skip"
+
+
+def test_ad401_follows_container_runtime_executors_selectors():
+    cm = controller_configmap(containerRuntimeExecutor="pns", containerRuntimeExecutors=[
+        {"name": "docker", "selector": {"matchLabels": {argo.EXECUTOR_LABEL: "docker"}}}])
+    wf = workflow("team-a", "legacy")
+    wf["metadata"]["labels"] = {argo.EXECUTOR_LABEL: "docker"}
+    r = run("AD401", controller("v3.1.15"), cm, wf, node("n1", "containerd://1.7.0"))["AD401"]
+    assert r.status == "fail" and "Workflow team-a/legacy" in r.message
+    assert run("AD401", controller("v3.1.15"), cm, workflow("team-a"), node("n1", "containerd://1.7.0"))[
+        "AD401"].status == "pass"
+    assert run("AD403", controller("v3.1.15"), cm)["AD403"].status == "warn"
+
+
+def test_ad402_and_ad403():
+    cm = controller_configmap(containerRuntimeExecutor="pns")
+    r = run("AD402", controller("v3.4.18"), cm)["AD402"]
+    assert r.status == "fail" and 'json: unknown field "containerRuntimeExecutor"' in r.message
+    assert r.remediation == "rewrite-controller-config"
+    assert run("AD402", controller("v3.3.10"), cm)["AD402"].status == "pass"
+    assert run("AD402", controller("v3.7.18"), controller_configmap())["AD402"].status == "pass"
+    assert run("AD403", controller("v3.2.11"), controller_configmap())["AD403"].status == "warn"
+    assert run("AD403", controller("v3.2.11"), cm)["AD403"].status == "pass"
+    assert run("AD403", controller("v3.5.15"), controller_configmap())["AD403"].status == "pass"
+
+
+def test_set_executor_plans():
+    plan = SetExecutor().plan(context(controller("v3.2.11"), controller_configmap(form="config")))
+    cm, restart = plan.actions
+    assert yaml.safe_load(cm.desired["data"]["config"])["containerRuntimeExecutor"] == "emissary"
+    assert "argodoctor.io/restartedAt" in restart.desired["spec"]["template"]["metadata"]["annotations"]
+    plan = SetExecutor().plan(context(controller("v3.0.10"), controller_configmap()))
+    assert plan.actions[0].desired["data"]["containerRuntimeExecutor"] == "pns"
+    # up to v3.1 the flag wins: change the flag
+    c = controller("v3.1.15", args=["--container-runtime-executor", "docker"])
+    plan = SetExecutor().plan(context(c, controller_configmap()))
+    assert plan.actions[0].desired["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "--container-runtime-executor", "emissary"]
+    assert SetExecutor().plan(context(controller("v3.2.11"), controller_configmap(
+        containerRuntimeExecutor="emissary"))).actions == []
+    assert SetExecutor().plan(context(controller("v3.7.18"), controller_configmap())).actions == []
