@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import sys
 import time
@@ -13,9 +14,11 @@ from rich.console import Console
 from . import __version__, registry
 from .cluster import ClusterView, LiveView, SnapshotView, write_snapshot
 from .context import Context, Options
+from .cronjob import DEFAULT_IMAGE
 from .errors import ApplyError, KubeError, UserError
+from .formats import FORMATS, render
 from .kube import Kube
-from .report import Report, print_table, to_json
+from .report import Report, from_dict, print_table, to_json
 from .runner import run_checks
 
 EPILOG_CHECK = """\
@@ -88,10 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_cluster_flags(c)
     c.add_argument("--checks", metavar="IDS", help="comma-separated check ids, slugs or globs (e.g. AD203,'AD1*')")
-    c.add_argument("-o", "--output", choices=["table", "json"], default="table",
-                   help="table (default, for people) or json (the catalog's schema, nothing else on stdout)")
-    c.add_argument("--fail-on", choices=["fail", "warn"], default="fail",
-                   help="exit 1 on failures only (default) or on warnings too")
+    c.add_argument("-o", "--output", choices=FORMATS, default="table", metavar="FORMAT",
+                   help="table (default, for people), json (the catalog's schema, nothing else on stdout), "
+                        "yaml, junit, sarif, markdown, html (one self-contained page) or prometheus")
+    c.add_argument("--output-file", metavar="PATH", help="write the output to PATH instead of stdout")
+    c.add_argument("--fail-on", choices=["fail", "warn", "none"], default="fail",
+                   help="exit 1 on failures only (default), on warnings too, or never (scheduled runs)")
+    c.add_argument("--config", metavar="FILE",
+                   help="exemptions file (default: .argodoctor.yaml in the working directory when present)")
+    r = c.add_argument_group("reports")
+    r.add_argument("--report-to", action="append", default=[], metavar="URL",
+                   help="also store the report at configmap://NAMESPACE/NAME (latest, previous and a bounded "
+                        "history), s3://BUCKET/PREFIX (timestamped JSON and HTML, and latest.json) or "
+                        "file://PATH (JSON); repeatable")
+    r.add_argument("--report-s3-secret", metavar="NS/NAME",
+                   help="Secret with keys accesskey and secretkey for s3:// reports (default: the artifact "
+                        "repository's own credentials)")
+    r.add_argument("--events", action="store_true",
+                   help="emit a Kubernetes Event for each result whose status changed since the previous report "
+                        "in the configmap:// destination")
 
     f = sub.add_parser("fix", help="plan and apply remediations", description="Repair what the checks "
                        "found, or install from scratch with --all.", epilog=EPILOG_FIX,
@@ -132,6 +150,54 @@ def build_parser() -> argparse.ArgumentParser:
                                    "snapshot can be shared and checked with `check --snapshot DIR`.")
     s.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="directory to write")
     _add_cluster_flags(s, snapshot=False)
+
+    rp = sub.add_parser("report", help="show or compare stored reports",
+                        description="Read reports back from a file (check -o json), configmap://NAMESPACE/NAME "
+                                    "or s3://BUCKET/KEY.",
+                        epilog="examples:\n  argodoctor report show configmap://argodoctor/argodoctor-report\n"
+                               "  argodoctor report diff old.json new.json      # exit 1 when something failed new\n"
+                               "  argodoctor report diff configmap://argodoctor/argodoctor-report  # previous/latest",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rsub = rp.add_subparsers(dest="report_command", metavar="show|diff")
+    show = rsub.add_parser("show", help="print a stored report")
+    show.add_argument("source", metavar="SOURCE", help="file, configmap://NS/NAME or s3://BUCKET/KEY")
+    show.add_argument("-o", "--output", choices=FORMATS, default="table", metavar="FORMAT",
+                      help="output format, as for check")
+    dif = rsub.add_parser("diff", help="what failed new, what got fixed, what is unchanged (exit 1 on new failures)")
+    dif.add_argument("old", metavar="OLD", help="the earlier report (or a configmap:// source alone: its previous "
+                                                "report against its latest)")
+    dif.add_argument("new", metavar="NEW", nargs="?", help="the later report")
+    dif.add_argument("-o", "--output", choices=["table", "json"], default="table", help="table or json")
+    for p_ in (show, dif):
+        _add_cluster_flags(p_, snapshot=False)
+
+    cj = sub.add_parser("cronjob", help="run argodoctor on a schedule inside the cluster",
+                        description="Manifests for a plain Kubernetes CronJob (it keeps working when Argo is "
+                                    "broken) that runs `argodoctor check` and writes its report to a ConfigMap "
+                                    "(and any other --report-to), with a ServiceAccount that may read what the "
+                                    "checks read and write nothing but that ConfigMap and Events.",
+                        epilog="examples:\n  argodoctor cronjob manifest > argodoctor-cronjob.yaml\n"
+                               "  argodoctor cronjob install --schedule '0 3 * * *' --report-to s3://reports/argo "
+                               "--yes -- -n team-a\n  argodoctor cronjob uninstall --yes",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cjsub = cj.add_subparsers(dest="cronjob_command", metavar="manifest|install|uninstall")
+    for verb, text in (("manifest", "print the manifests (YAML)"), ("install", "apply the manifests"),
+                       ("uninstall", "delete what install created")):
+        x = cjsub.add_parser(verb, help=text, description=text)
+        x.add_argument("--cronjob-namespace", default="argodoctor", metavar="NS",
+                       help="namespace (default argodoctor)")
+        x.add_argument("--schedule", default="0 * * * *", help="cron schedule (default: hourly, '0 * * * *')")
+        x.add_argument("--image", default=DEFAULT_IMAGE, help=f"argodoctor image (default {DEFAULT_IMAGE})")
+        x.add_argument("--report-to", action="append", default=[], metavar="URL",
+                       help="more report destinations besides the ConfigMap (repeatable)")
+        x.add_argument("--no-events", action="store_true", help="do not emit Events on status changes")
+        x.add_argument("check_args", nargs="*", metavar="-- CHECK-ARGS",
+                       help="after --, flags passed to `argodoctor check` (e.g. -- -n team-a --checks 'AD2*')")
+        if verb != "manifest":
+            x.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
+            x.add_argument("-y", "--yes", action="store_true", help="write without asking")
+            x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
+            _add_cluster_flags(x, snapshot=False)
 
     sub.add_parser("role", help="print the ClusterRole argodoctor needs to read a cluster",
                    description="Print a ClusterRole (YAML) granting get/list/watch on every kind the "
@@ -184,17 +250,157 @@ def _safe(fn):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from . import exemptions, sinks
+
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
     checks = registry.select_checks(patterns)
+    config = exemptions.load_config(args.config)
+    destinations = [sinks.parse_sink(u) for u in args.report_to]
+    if (destinations and any(d.scheme != "file" for d in destinations) or args.events) and args.snapshot:
+        raise UserError("--report-to configmap:// or s3:// and --events need a live cluster, not --snapshot")
     view: ClusterView = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
     ctx = _context(args, view)
-    err = Console(stderr=True)
-    report = _run(ctx, checks, err)
-    if args.output == "json":
-        sys.stdout.write(to_json(report))
+    report = _run(ctx, checks, Console(stderr=True))
+    report.results = exemptions.apply(report.results, config, view)
+    doc = report.to_dict()
+    history = _store(ctx, args, destinations, doc)
+    if args.output_file:
+        with open(args.output_file, "w", encoding="utf-8") as f:
+            _emit(report, args.output, f, history)
+        print(f"wrote {args.output} report to {args.output_file}", file=sys.stderr)
     else:
-        print_table(report, Console(highlight=False))
+        _emit(report, args.output, sys.stdout, history)
     return report.exit_code(args.fail_on)
+
+
+def _emit(report: Report, fmt: str, stream, history: list | None = None) -> None:
+    if fmt == "table":
+        print_table(report, Console(file=stream, highlight=False))
+    else:
+        stream.write(render(report, fmt, history=history))
+
+
+def _store(ctx: Context, args: argparse.Namespace, destinations: list, doc: dict) -> list | None:
+    """Writes the report to every --report-to destination and emits --events; returns the run history
+    (from the ConfigMap destination) for the HTML chart."""
+    from . import events, sinks
+
+    history = None
+    baseline = None
+    for d in destinations:
+        if d.scheme == "file":
+            with open(d.target, "w", encoding="utf-8") as f:
+                f.write(to_json(from_dict(doc)))
+        elif d.scheme == "configmap":
+            store = sinks.ConfigMapStore(ctx.view.kube, d)
+            before = store.read()
+            baseline = before["latest"] if baseline is None else baseline
+            size = store.write(doc, before)
+            history = before["history"] + [sinks.summary_of(doc)]
+            print(f"report stored in {d} ({size} bytes)", file=sys.stderr)
+        else:
+            html = render(from_dict(doc), "html", history=history)
+            keys = sinks.S3Store(_report_s3_client(ctx, args, d.target), d).write(doc, html)
+            print(f"report stored in s3://{d.target}/{keys[-1]} and {keys[0]}", file=sys.stderr)
+    if args.events:
+        changed = events.changed(baseline, doc)
+        n = events.emit(ctx.view.kube, changed, ctx.controller.namespace)
+        print(f"emitted {n} Event(s) for changed results", file=sys.stderr)
+    return history
+
+
+def _report_s3_client(ctx: Context, args: argparse.Namespace, bucket: str):
+    """An S3 client for report storage: the artifact repository's endpoint and credentials
+    (or --report-s3-secret), through the same routes as the artifact checks."""
+    import dataclasses as dc
+
+    from . import argo, s3
+
+    home = ctx.controller.namespace
+    repo = next((r for r in ctx.repositories(home) if r.used_by == "default"), None)
+    settings = argo.s3_settings(repo.spec if repo else None)
+    if settings is None and not args.s3_endpoint:
+        raise UserError("s3:// reports need an S3 artifact repository to take the endpoint from, or --s3-endpoint")
+    settings = dc.replace(settings or argo.s3_settings({"s3": {"insecure": True}}), bucket=bucket)
+    secret_ns = home
+    if getattr(args, "report_s3_secret", None):
+        secret_ns, _, name = args.report_s3_secret.partition("/")
+        if not name:
+            raise UserError("--report-s3-secret takes NAMESPACE/NAME")
+        settings = dc.replace(settings, access_key=argo.SecretRef("accesskey", name, "accesskey"),
+                              secret_key=argo.SecretRef("secretkey", name, "secretkey"))
+    def no_port_forward(*_a: object) -> int:
+        raise s3.NoRoute("s3:// reports from outside the cluster to an in-cluster store need --s3-endpoint")
+
+    probe = s3.Probe(settings, s3.choose_target(settings, home, view=ctx.view, namespaces=set(),
+                                                override=args.s3_endpoint, port_forward=no_port_forward),
+                     s3.read_credentials(ctx.view.kube, secret_ns, settings), None,
+                     args.s3_connect_timeout, args.s3_read_timeout)
+    return probe.client()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import sinks
+    from .report import diff, print_diff
+
+    if not args.report_command:
+        raise UserError("report needs a subcommand: show or diff (see `argodoctor report --help`)")
+
+    def kube() -> Kube:
+        return _kube(args)
+
+    def s3_client(bucket: str):
+        ctx = _context(args, LiveView(kube()))
+        return _report_s3_client(ctx, args, bucket)
+
+    if args.report_command == "show":
+        doc, _ = sinks.read_report(args.source, kube, s3_client)
+        _emit(from_dict(doc), args.output, sys.stdout)
+        return 0
+    new_doc, stored = sinks.read_report(args.new or args.old, kube, s3_client)
+    if args.new:
+        old_doc, _ = sinks.read_report(args.old, kube, s3_client)
+    elif stored and stored.get("previous"):
+        old_doc = stored["previous"]
+    else:
+        raise UserError("report diff needs two reports, or one configmap:// source holding a previous report")
+    d = diff(old_doc, new_doc)
+    if args.output == "json":
+        sys.stdout.write(json.dumps(d, indent=2) + "\n")
+    else:
+        print_diff(d, old_doc, new_doc, Console(highlight=False))
+    return 1 if d["new"] else 0
+
+
+def cmd_cronjob(args: argparse.Namespace) -> int:
+    from .cronjob import CronJobSpec, manifests
+    from .fixer import is_subset
+    from .model import Action, Plan
+
+    if not args.cronjob_command:
+        raise UserError("cronjob needs a subcommand: manifest, install or uninstall")
+    spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
+                       report_to=tuple(args.report_to), events=not args.no_events,
+                       extra_args=tuple(args.check_args))
+    objs = manifests(spec)
+    if args.cronjob_command == "manifest":
+        sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
+        return 0
+    from .fixer import get_live
+
+    kube = _kube(args)
+    plan = Plan(f"cronjob {args.cronjob_command}")
+    for obj in objs if args.cronjob_command == "install" else reversed(objs):
+        live = get_live(kube, obj)
+        if args.cronjob_command == "install" and (live is None or not is_subset(obj, live)):
+            plan.actions.append(Action(obj, live, "argodoctor's scheduled checks"))
+        elif args.cronjob_command == "uninstall" and live is not None:
+            plan.actions.append(Action(obj, live, "installed by argodoctor cronjob install", delete=True))
+    out = Console(highlight=False)
+    writer = PlanWriter(kube, args, out)
+    writer.run(plan, plan.remediation)
+    writer.finish()
+    return 1 if writer.failures else 0
 
 
 def _confirm(question: str) -> bool:
@@ -204,9 +410,53 @@ def _confirm(question: str) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-def cmd_fix(args: argparse.Namespace) -> int:
-    from .fixer import Applier, render_plan
+class PlanWriter:
+    """Shows plans as diffs and applies them (unless --dry-run; asking unless --yes), sharing one
+    backup file for the before-images of everything written in this command."""
 
+    def __init__(self, kube: Kube, args: argparse.Namespace, out: Console):
+        self.kube, self.args, self.out = kube, args, out
+        self.applier = None
+        self.failures = 0
+
+    def run(self, plan, title: str) -> bool:
+        """Returns True when it wrote something."""
+        from .fixer import Applier, render_plan
+
+        out = self.out
+        if not plan.actions:
+            out.print(f"[bold]{title}[/]: nothing to do" + (f" ({len(plan.notes)} notes)" if plan.notes else ""))
+            for note in plan.notes:
+                out.print(f"  note: {note}", markup=False)
+            return False
+        out.print(f"[bold]{title}[/]: {len(plan.actions)} change(s)")
+        out.print(render_plan(plan), markup=False, highlight=False)
+        if self.args.dry_run:
+            return False
+        if not self.args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {title}?"):
+            out.print("skipped")
+            return False
+        self.applier = self.applier or Applier(self.kube, getattr(self.args, "backup_dir", None))
+        for action in plan.actions:
+            try:
+                self.applier.apply(action)
+            except (ApplyError, KubeError) as e:
+                out.print(f"  failed: {action.describe()}: {e}", markup=False)
+                self.failures += 1
+                break  # the rest of this plan builds on it
+            out.print(f"  applied: {action.describe()}", markup=False)
+        return True
+
+    def finish(self) -> None:
+        if self.args.dry_run:
+            self.out.print("dry run: nothing was written")
+        elif self.applier:
+            self.out.print(f"before-images saved to {self.applier.backup_path}", markup=False)
+        else:
+            self.out.print("nothing was written")
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
     if args.all == bool(args.ids):
         raise UserError("name the remediations to run, or pass --all (see `argodoctor list`)")
     ids = [r.id for r in registry.all_remediations()] if args.all else _remediation_ids(args.ids)
@@ -219,50 +469,22 @@ def cmd_fix(args: argparse.Namespace) -> int:
     kube = _kube(args)
     ctx = _context(args, LiveView(kube))
     out = Console(highlight=False)
-    applier = None
-    failures = 0
+    writer = PlanWriter(kube, args, out)
     targeted: list[str] = []
     for rem_cls in rems:
         rem = rem_cls()
         targeted += rem.fixes
-        plan = rem.plan(ctx)
-        if not plan.actions:
-            out.print(f"[bold]{rem.id}[/]: nothing to do" + (f" ({len(plan.notes)} notes)" if plan.notes else ""))
-            for note in plan.notes:
-                out.print(f"  note: {note}", markup=False)
-            continue
-        out.print(f"[bold]{rem.id}[/]: {len(plan.actions)} change(s)")
-        out.print(render_plan(plan), markup=False, highlight=False)
-        if args.dry_run:
-            continue
-        if not args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {rem.id}?"):
-            out.print("skipped")
-            continue
-        applier = applier or Applier(kube, args.backup_dir)
-        for action in plan.actions:
-            try:
-                applier.apply(action)
-            except (ApplyError, KubeError) as e:
-                out.print(f"  failed: {action.describe()}: {e}", markup=False)
-                failures += 1
-                break  # the rest of this remediation builds on it
-            out.print(f"  applied: {action.describe()}", markup=False)
-        ctx.reset()  # later remediations plan against the cluster as it now is
-    if args.dry_run:
-        out.print("dry run: nothing was written")
-        return 0
-    if applier:
-        out.print(f"before-images saved to {applier.backup_path}", markup=False)
-    else:
-        out.print("nothing was written")
-    if not targeted:
+        if writer.run(rem.plan(ctx), rem.id):
+            ctx.reset()  # later remediations plan against the cluster as it now is
+    writer.finish()
+    if args.dry_run or not targeted:
         return 0
     ctx.reset()
     checks = registry.select_checks(sorted(set(targeted)))
     report = _run(ctx, checks, Console(stderr=True))
     out.print("\n[bold]re-check[/]")
     print_table(report, out)
-    return 1 if failures else report.exit_code("fail")
+    return 1 if writer.failures else report.exit_code("fail")
 
 
 def _remediation_ids(ids: list[str]) -> list[str]:
@@ -308,7 +530,8 @@ def cmd_role(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role}
+COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role,
+            "report": cmd_report, "cronjob": cmd_cronjob}
 
 
 def main(argv: list[str] | None = None) -> int:

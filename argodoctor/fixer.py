@@ -68,6 +68,8 @@ _MERGE_BY_NAME = {"containers", "initContainers", "env", "volumes"}
 def is_subset(desired: Any, actual: Any) -> bool:
     """True when everything `desired` sets is already so in `actual` (nothing to write)."""
     if isinstance(desired, dict):
+        if not desired:  # the API server omits empty maps
+            return actual is None or isinstance(actual, dict)
         return isinstance(actual, dict) and all(is_subset(v, actual.get(k)) for k, v in desired.items())
     if isinstance(desired, list):  # lists as SSA sees them: same length, each item already so
         return (isinstance(actual, list) and len(desired) == len(actual)

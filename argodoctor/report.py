@@ -35,7 +35,10 @@ class Report:
                 "summary": self.summary(), "results": [r.to_dict() for r in self.results]}
 
     def exit_code(self, fail_on: str = "fail") -> int:
-        """1 when a check failed or could not run (or warned, with --fail-on warn); else 0."""
+        """1 when a check failed or could not run (or warned, with --fail-on warn); else 0 (always 0
+        with --fail-on none, for scheduled runs whose reports carry the findings)."""
+        if fail_on == "none":
+            return 0
         bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if fail_on == "warn" else set())
         return 1 if any(r.status in bad for r in self.results) else 0
 
@@ -70,3 +73,69 @@ def print_table(report: Report, console: Console) -> None:
     s = report.summary()
     line = ", ".join(f"{n} {k}" for k, n in s.items())
     console.print(f"\n{line} ({report.duration_s:.1f}s)")
+
+
+# ---------------------------------------------------------------- reading reports back
+
+BAD = ("fail", "error", "warn")
+_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 2}
+
+
+def _group_of(check_id: str) -> str:
+    try:
+        from .registry import all_checks
+
+        groups = {c.id: c.group for c in all_checks()}
+    except Exception:
+        groups = {}
+    return groups.get(check_id, "other")
+
+
+def from_dict(doc: dict[str, Any]) -> Report:
+    """A Report from its JSON form (for `report show`)."""
+    results = []
+    for r in doc.get("results", []):
+        results.append(Result(id=r["id"], slug=r.get("slug", ""), status=Status(r["status"]),
+                              message=r.get("message", ""), severity=r.get("severity", "error"),
+                              namespace=r.get("namespace"), object=r.get("object"),
+                              remediation=r.get("remediation"), group=_group_of(r["id"])))
+    return Report(doc.get("cluster", ""), doc.get("argo_version"), doc.get("started", ""),
+                  float(doc.get("duration_s") or 0), results)
+
+
+def result_key(r: dict[str, Any]) -> tuple[str, str, str]:
+    return r["id"], r.get("namespace") or "", r.get("object") or ""
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """What failed new (or got worse), what got fixed, what still fails, between two reports."""
+    before = {result_key(r): r for r in old.get("results", [])}
+    after = {result_key(r): r for r in new.get("results", [])}
+    out: dict[str, list[dict[str, Any]]] = {"new": [], "fixed": [], "unchanged": []}
+    for key, r in after.items():
+        prev = before.get(key)
+        if r["status"] in BAD and (prev is None or _RANK[r["status"]] > _RANK[prev["status"]]):
+            out["new"].append(dict(r, was=prev["status"] if prev else None))
+        elif r["status"] in BAD:
+            out["unchanged"].append(r)
+    for key, prev in before.items():
+        r = after.get(key)
+        if prev["status"] in BAD and (r is None or _RANK[r["status"]] < _RANK[prev["status"]]):
+            out["fixed"].append(dict(prev, now=r["status"] if r else "gone"))
+    return out
+
+
+def print_diff(d: dict[str, list[dict[str, Any]]], old: dict[str, Any], new: dict[str, Any],
+               console: Console) -> None:
+    console.print(f"[bold]report diff[/] {escape(str(old.get('started')))} → {escape(str(new.get('started')))}")
+
+    def where(r: dict[str, Any]) -> str:
+        return " ".join(x for x in (r.get("namespace"), r.get("object")) if x)
+    for title, key, style in (("new failures", "new", "red"), ("fixed", "fixed", "green"),
+                              ("still failing", "unchanged", "yellow")):
+        console.print(f"\n[bold]{title}[/] ({len(d[key])})")
+        for r in d[key]:
+            change = (f"{r.get('was') or 'absent'} → {r['status']}" if key == "new" else
+                      f"{r['status']} → {r.get('now')}" if key == "fixed" else r["status"])
+            console.print(f"  [{style}]{r['id']}[/] {escape(where(r))} ({change}): {escape(r.get('message', ''))}",
+                          soft_wrap=True)

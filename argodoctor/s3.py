@@ -121,14 +121,21 @@ class Target:
 class Probe:
     """The reachability, credentials, bucket and write probes of one repository."""
 
-    def __init__(self, settings: S3Settings, target: Target, credentials: Credentials | None,
+    def __init__(self, settings: S3Settings, target: Target, credentials: Credentials | Any | None,
                  ca_pem: str | None = None, connect_timeout: float = 3.0, read_timeout: float = 10.0):
+        """credentials: the keys, or a callable reading them when first needed (reachability needs none)."""
         self.s = settings
         self.target = target
-        self.credentials = credentials
+        self._credentials = credentials
         self.ca_pem = ca_pem
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if callable(self._credentials):
+            self._credentials = self._credentials()
+        return self._credentials
 
     # -- layer by layer, for AD204
     def reach(self) -> str | None:
@@ -388,7 +395,7 @@ def probe(ctx: Context, ns: str, repo: argo.Repository, s: argo.S3Settings) -> P
                             lambda: PortForward(kube, pod_ns, pod, port)).port
         target = choose_target(s, ns, view=ctx.view, namespaces=namespaces,
                                override=ctx.options.s3_endpoint, port_forward=port_forward)
-        creds = None if s.use_sdk_creds else read_credentials(kube, ns, s)
+        creds = None if s.use_sdk_creds else (lambda: read_credentials(kube, ns, s))
         ca = read_ca(kube, ns, s) if target.secure else None
         return Probe(s, target, creds, ca, ctx.options.s3_connect_timeout, ctx.options.s3_read_timeout)
     return ctx.once(f"s3-probe:{ns}:{repo.source}:{repo.used_by}", build)

@@ -92,3 +92,33 @@ class VersionSkew(Check):
             yield self.warned(f"executor {image} ({where}) is {exec_version} but the controller is {c.version}; "
                               "mismatched executors misread the controller's pod spec", namespace=c.namespace,
                               object=obj)
+
+
+class ControllerConfigValid(Check):
+    id = "AD103"
+    slug = "controller-config-valid"
+    group = "install"
+    title = "the controller configmap parses, in one form, with only keys and types the version accepts"
+    remediation = "rewrite-controller-config"
+    reads = ("Deployment", "ConfigMap")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        from argodoctor import argo_config
+
+        c, config = ctx.controller, ctx.config
+        obj = f"ConfigMap/{c.configmap_name}"
+        if config.configmap is None:
+            yield self.failed(f"ConfigMap {c.namespace}/{c.configmap_name} does not exist; the controller "
+                              "starts without an artifact repository or any setting", namespace=c.namespace,
+                              object=obj, remediation="install-argo")
+            return
+        problems = argo_config.config_problems(config, ctx.version)
+        at = f"Argo {ctx.version}" if ctx.version else "the newest Argo (no controller version found)"
+        if not problems:
+            yield self.passed(f"{len(config.settings)} setting(s) in the {config.form} form, all valid for {at}",
+                              namespace=c.namespace, object=obj)
+            return
+        for p in problems:
+            where = f"key {p.key}" if p.key else "the ConfigMap"
+            line = f", line {p.line}" + (f", column {p.column}" if p.column else "") if p.line else ""
+            yield self.failed(f"{where}{line}: {p.message}", namespace=c.namespace, object=obj)

@@ -85,6 +85,27 @@ def fresh_control_plane(server_bin, workdir, request):
         cp.stop()
 
 
+@pytest.fixture
+def full_control_plane(server_bin, workdir, request):
+    """A fuller control plane of the test's own (kube-controller-manager, kube-scheduler, kwok fake
+    nodes: add_node), stopped after the test."""
+    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    cp = harness.FullControlPlane(server_bin, workdir / f"fullcp-{name}")
+    try:
+        cp.start()
+        print(f"\n[harness] full control plane ({cp.server_version()}, kube-controller-manager, "
+              f"kube-scheduler, kwok) up in {cp.startup_seconds:.1f}s")
+        yield cp
+    finally:
+        cp.stop()
+
+
+@pytest.fixture
+def wait_deployment_available(full_control_plane):
+    """wait_deployment_available(namespace, name, timeout=90) -> the Deployment once Available."""
+    return full_control_plane.wait_deployment_available
+
+
 @pytest.fixture(scope="module")
 def own_s3_server(server_bin, workdir, request):
     """An S3 server of the test module's own (empty: bucket names as the seed guide writes them)."""

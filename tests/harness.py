@@ -3,6 +3,9 @@ and a versitygw S3 server, all on loopback, built by tests/controlplane/build.sh
 
 Client certificates are minted on demand (CN = user, O = groups), so a test can act as
 a cluster admin, a read-only user or a service account, and RBAC is really enforced.
+
+FullControlPlane adds kube-controller-manager, kube-scheduler and kwok (fake nodes whose
+pods become Running and Ready without a kubelet), so Deployments become Available.
 """
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -215,6 +220,176 @@ class ControlPlane:
 
     def audit_mark(self) -> int:
         return len(self.audit_log.read_text().splitlines()) if self.audit_log.exists() else 0
+
+
+KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")  # what kwokctl marks its fake nodes with
+
+
+class FullControlPlane(ControlPlane):
+    """ControlPlane plus kube-controller-manager (all default controllers), kube-scheduler and kwok.
+
+    kwok manages only the Nodes annotated kwok.x-k8s.io/node=fake (add_node makes them): it
+    marks them Ready, renews their Leases, and makes the pods scheduled onto them Running
+    and Ready. Its Stages are kwok's own defaults (kwok-stages.yaml, written by build.sh).
+    """
+
+    def __init__(self, bin_dir: Path, workdir: Path):
+        super().__init__(bin_dir, workdir)
+        self.startup_seconds: float | None = None
+        self._admin_ssl: ssl.SSLContext | None = None
+
+    def start(self) -> None:
+        t0 = time.monotonic()
+        super().start()
+        p = self.pki
+        kcm_port, sched_port, kwok_port = free_port(), free_port(), free_port()
+        # --use-service-account-credentials=false: every controller acts as this one identity,
+        # so it needs all their permissions; system:masters is the simplest way to give them.
+        kcm_kubeconfig = self.kubeconfig("system:kube-controller-manager", ("system:masters",))
+        kcm = Process("kube-controller-manager", [
+            str(self.bin / "kube-controller-manager"),
+            f"--kubeconfig={kcm_kubeconfig}",
+            "--bind-address=127.0.0.1", f"--secure-port={kcm_port}", f"--cert-dir={self.dir / 'kcm-certs'}",
+            f"--service-account-private-key-file={p / 'sa.key'}", f"--root-ca-file={p / 'ca.crt'}",
+            f"--cluster-signing-cert-file={p / 'ca.crt'}", f"--cluster-signing-key-file={p / 'ca.key'}",
+            "--use-service-account-credentials=false", "--controllers=*", "--leader-elect=false",
+            # else it creates /usr/libexec/kubernetes/kubelet-plugins/volume/exec/ on the host
+            f"--flex-volume-plugin-dir={self.dir / 'flexvolume'}",
+            "--v=0"], self.dir)
+        # The scheduler's own identity: the bootstrap RBAC policy binds system:kube-scheduler.
+        sched_kubeconfig = self.kubeconfig("system:kube-scheduler", ())
+        sched = Process("kube-scheduler", [
+            str(self.bin / "kube-scheduler"),
+            f"--kubeconfig={sched_kubeconfig}",
+            "--bind-address=127.0.0.1", f"--secure-port={sched_port}", f"--cert-dir={self.dir / 'sched-certs'}",
+            "--leader-elect=false", "--v=0"], self.dir)
+        key, value = KWOK_NODE_ANNOTATION
+        kwok = Process("kwok", [
+            str(self.bin / "kwok"),
+            f"--kubeconfig={self.kubeconfig('kwok', ('system:masters',))}",
+            f"--config={self.bin / 'kwok-stages.yaml'}",
+            "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
+            "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
+            f"--server-address=127.0.0.1:{kwok_port}"],  # only for /healthz
+            # KWOK_WORKDIR: never read a ~/.kwok/kwok.yaml of the user's
+            self.dir, env={"KWOK_WORKDIR": str(self.dir / "kwok")})
+        for proc in (kcm, sched, kwok):
+            proc.start()
+            self.procs.append(proc)
+        procs = [*self.procs]
+        wait_for(lambda: self._healthz(f"https://127.0.0.1:{kcm_port}/healthz"), "kube-controller-manager",
+                 timeout=60, procs=procs)
+        wait_for(lambda: self._healthz(f"https://127.0.0.1:{sched_port}/healthz"), "kube-scheduler",
+                 timeout=60, procs=procs)
+        wait_for(lambda: self._healthz(f"http://127.0.0.1:{kwok_port}/healthz"), "kwok", timeout=60, procs=procs)
+        # The controllers are really running once the serviceaccount controller has made `default`.
+        wait_for(lambda: self.get("/api/v1/namespaces/default/serviceaccounts/default"),
+                 "the default ServiceAccount", timeout=60, procs=procs)
+        self.startup_seconds = time.monotonic() - t0
+
+    @staticmethod
+    def _healthz(url: str) -> bool:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the components' self-signed serving certificates
+        with urllib.request.urlopen(url, context=ctx, timeout=3) as r:
+            return r.status == 200
+
+    # ---- a minimal API client of the harness's own (admin), independent of argodoctor
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            content_type: str = "application/json") -> dict[str, Any]:
+        """One request as the admin; raises urllib.error.HTTPError on a non-2xx answer."""
+        if self._admin_ssl is None:
+            cfg = yaml.safe_load(self.kubeconfig().read_text())["users"][0]["user"]
+            ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+            ctx.load_cert_chain(cfg["client-certificate"], cfg["client-key"])
+            self._admin_ssl = ctx
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                     headers={"Accept": "application/json", "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(req, context=self._admin_ssl, timeout=30) as r:
+                raw = r.read()
+        except urllib.error.HTTPError as e:
+            try:
+                e.msg = f"{e.msg}: {json.loads(e.read()).get('message', '')} ({method} {path})"
+            except ValueError:
+                pass
+            raise
+        return json.loads(raw) if raw else {}
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        """The object at path, or None if it does not exist."""
+        try:
+            return self.api("GET", path)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def server_version(self) -> str:
+        return self.api("GET", "/version")["gitVersion"]
+
+    # ---- fake nodes
+    def add_node(self, name: str, runtime: str = "containerd://1.7.0", *, cpu: str = "32",
+                 memory: str = "256Gi", pods: str = "110", labels: dict[str, str] | None = None,
+                 kubelet_version: str | None = None, timeout: float = 60.0) -> dict[str, Any]:
+        """A fake Node managed by kwok, with status.nodeInfo.containerRuntimeVersion = runtime.
+
+        The Node is created with its status (a create keeps it, as when a kubelet registers)
+        but without conditions: kwok's node-initialize Stage then adds the conditions (Ready)
+        and fills in nodeInfo only where empty (`or .status.nodeInfo.X default`), so the
+        runtime chosen here stays; its lease heartbeat Stage does not touch nodeInfo. To
+        change the runtime later, use set_node_runtime. Returns the Node once it is Ready and
+        the not-ready taint (added at creation by the TaintNodesByCondition admission plugin,
+        removed by the node-lifecycle controller) is gone, so pods can be scheduled on it.
+        """
+        key, value = KWOK_NODE_ANNOTATION
+        version = kubelet_version or self.server_version()
+        resources = {"cpu": cpu, "memory": memory, "pods": pods}
+        node = {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "annotations": {key: value},
+                         "labels": {"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                    "kubernetes.io/arch": "amd64", **(labels or {})}},
+            "spec": {},
+            "status": {
+                "allocatable": resources, "capacity": resources,
+                "nodeInfo": {"containerRuntimeVersion": runtime, "kubeletVersion": version,
+                             "operatingSystem": "linux", "architecture": "amd64",
+                             "kernelVersion": "6.1.0-kwok", "osImage": "kwok fake node",
+                             "machineID": "", "systemUUID": "", "bootID": ""},
+            },
+        }
+        self.api("POST", "/api/v1/nodes", node)
+        return wait_for(lambda: self._schedulable(name), f"node {name} Ready", timeout=timeout, procs=self.procs)
+
+    def _schedulable(self, name: str) -> dict[str, Any] | None:
+        node = self.get(f"/api/v1/nodes/{name}")
+        conditions = {c["type"]: c["status"] for c in (node or {}).get("status", {}).get("conditions") or []}
+        taints = [t for t in (node or {}).get("spec", {}).get("taints") or []
+                  if t["key"].startswith("node.kubernetes.io/")]
+        return node if conditions.get("Ready") == "True" and not taints else None
+
+    def set_node_runtime(self, name: str, runtime: str) -> dict[str, Any]:
+        """Changes a node's containerRuntimeVersion (kwok leaves a non-empty value alone)."""
+        return self.api("PATCH", f"/api/v1/nodes/{name}/status",
+                        {"status": {"nodeInfo": {"containerRuntimeVersion": runtime}}},
+                        content_type="application/strategic-merge-patch+json")
+
+    def wait_deployment_available(self, namespace: str, name: str, timeout: float = 90.0) -> dict[str, Any]:
+        """The Deployment once its rollout is observed, all replicas available and Available=True."""
+        def available() -> dict[str, Any] | None:
+            d = self.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+            if not d:
+                return None
+            st = d.get("status") or {}
+            want = (d.get("spec") or {}).get("replicas", 1)
+            ok = any(c["type"] == "Available" and c["status"] == "True" for c in st.get("conditions") or [])
+            return d if (ok and st.get("observedGeneration", 0) >= d["metadata"]["generation"]
+                         and st.get("availableReplicas", 0) >= want
+                         and st.get("updatedReplicas", 0) >= want) else None
+        return wait_for(available, f"deployment {namespace}/{name} Available", timeout=timeout, procs=self.procs)
 
 
 class S3Server:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need (Python packages into .venv, the
-# Go-built etcd, kube-apiserver and S3 server into ~/.cache/argodoctor) and runs the whole
-# suite. Extra arguments go to pytest.
+# Go-built etcd, kube-apiserver and S3 server into ~/.cache/argodoctor, Debian's chromium for
+# tests/browser, Microsoft's SARIF validator from npm into ~/.cache/argodoctor) and runs the
+# whole suite. Each install step is skipped when its result is already there. Extra arguments
+# go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -9,5 +11,43 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q -e '.[test]'
 bin_dir=$(bash tests/controlplane/build.sh)
 echo "test servers: $bin_dir"
+
+# tests/browser: headless Chromium from Debian (installing it needs root).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing chromium (apt-get) ..." >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+      echo "apt-get install chromium failed: tests/browser will skip (a failure under CI=true)" >&2
+    fi
+  else
+    echo "chromium is not installed and this is not root: run 'sudo apt-get install chromium'," \
+         "else tests/browser skip (a failure under CI=true)" >&2
+  fi
+fi
+
+# tests/unit/test_formats.py: Microsoft's SARIF validator, pinned, both the wrapper and the
+# platform package that holds the self-contained .NET binary (the test runs that binary directly).
+SARIF_MULTITOOL_VERSION=5.7.0
+sarif_dir="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/sarif-multitool/$SARIF_MULTITOOL_VERSION"
+sarif_bin="$sarif_dir/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+if [ ! -x "$sarif_bin" ]; then
+  if command -v npm >/dev/null; then
+    echo "installing @microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION (npm) ..." >&2
+    rm -rf "$sarif_dir.tmp" && mkdir -p "$sarif_dir.tmp"
+    # --ignore-scripts: its only script is `chmod u+x` on the binary, done here instead
+    if npm install --prefix "$sarif_dir.tmp" --no-save --no-package-lock --no-audit --no-fund --ignore-scripts \
+         --loglevel=error "@microsoft/sarif-multitool@$SARIF_MULTITOOL_VERSION" \
+         "@microsoft/sarif-multitool-linux@$SARIF_MULTITOOL_VERSION" >&2; then
+      chmod u+x "$sarif_dir.tmp/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+      rm -rf "$sarif_dir" && mv "$sarif_dir.tmp" "$sarif_dir"
+    else
+      rm -rf "$sarif_dir.tmp"
+      echo "npm install of the SARIF validator failed: its test will skip (a failure under CI=true)" >&2
+    fi
+  else
+    echo "npm is not installed: the SARIF validator test will skip (a failure under CI=true)" >&2
+  fi
+fi
+
 .venv/bin/ruff check .
-ARGODOCTOR_BIN_DIR="$bin_dir" .venv/bin/python -m pytest -ra "$@"
+ARGODOCTOR_BIN_DIR="$bin_dir" ARGODOCTOR_SARIF_MULTITOOL="$sarif_bin" .venv/bin/python -m pytest -ra "$@"

@@ -138,3 +138,26 @@ def test_set_executor_plans():
     assert SetExecutor().plan(context(controller("v3.2.11"), controller_configmap(
         containerRuntimeExecutor="emissary"))).actions == []
     assert SetExecutor().plan(context(controller("v3.7.18"), controller_configmap())).actions == []
+
+
+def test_ad103_and_rewrite_controller_config():
+    from argodoctor.remediations.rewrite_controller_config import RewriteControllerConfig
+
+    cm = controller_configmap(form="config", parallelism="10", containerRuntimeExecutor="pns")
+    res = [r for r in run_checks(select_checks(["AD103"]), context(controller("v3.5.15"), cm))]
+    messages = " | ".join(r.message for r in res)
+    assert all(r.status == "fail" for r in res) and 'json: unknown field "containerRuntimeExecutor"' in messages
+    assert "key containerRuntimeExecutor, line" in messages and "parallelism" in messages
+    plan = RewriteControllerConfig().plan(context(controller("v3.5.15"), cm))
+    [a] = plan.actions
+    config = yaml.safe_load(a.desired["data"]["config"])
+    assert "containerRuntimeExecutor" not in config and config["parallelism"] == 10
+    assert config["artifactRepository"]["s3"]["bucket"] == "argo-bucket"  # the rest kept
+    # per-key form: the key is removed by a merge patch, others untouched
+    cm = controller_configmap(containerRuntimeExecutor="pns")
+    [a] = RewriteControllerConfig().plan(context(controller("v3.4.18"), cm)).actions
+    assert a.remove == [("data", "containerRuntimeExecutor")] and a.desired["data"] == {}
+    # before v3.4 the key is valid: nothing to do
+    assert RewriteControllerConfig().plan(context(controller("v3.3.10"), cm)).actions == []
+    missing = run_checks(select_checks(["AD103"]), context(controller("v3.7.18")))
+    assert missing[0].status == "fail" and missing[0].remediation == "install-argo"

@@ -1,0 +1,48 @@
+"""Kubernetes Events for results whose status changed since the previous report (`check --events`)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from .cluster import KINDS
+from .report import BAD, result_key
+
+
+def changed(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[dict[str, Any]]:
+    """Results whose status differs from the previous report's (all non-passing ones without one)."""
+    before = {result_key(r): r["status"] for r in (previous or {}).get("results", [])}
+    out = []
+    for r in current.get("results", []):
+        was = before.get(result_key(r))
+        if (previous is None and r["status"] in BAD) or (previous is not None and was != r["status"]
+                                                         and not (was is None and r["status"] not in BAD)):
+            out.append(dict(r, was=was))
+    return out
+
+
+def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str) -> int:
+    """One Event per result, on the object it names (else its namespace). Returns how many."""
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for r in results:
+        ns = r.get("namespace") or default_namespace
+        kind, _, name = (r.get("object") or "").partition("/")
+        if kind in KINDS and name:
+            k = KINDS[kind]
+            involved = {"apiVersion": k.api_version, "kind": kind, "name": name,
+                        "namespace": ns if k.namespaced else None}
+        else:
+            involved = {"apiVersion": "v1", "kind": "Namespace", "name": ns}
+        was = f" (was {r['was']})" if r.get("was") else ""
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"argodoctor.{r['id'].lower()}.{uuid.uuid4().hex[:10]}", "namespace": ns},
+            "involvedObject": {k: v for k, v in involved.items() if v is not None},
+            "reason": f"{r['id']}{r['status'].capitalize()}",
+            "message": f"{r['id']} {r.get('slug', '')} {r['status']}{was}: {r.get('message', '')}"[:1024],
+            "type": "Warning" if r["status"] in BAD else "Normal",
+            "source": {"component": "argodoctor"}, "reportingComponent": "argodoctor",
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+        }
+        kube.request("POST", f"/api/v1/namespaces/{ns}/events", body=event)
+    return len(results)

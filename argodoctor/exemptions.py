@@ -1,0 +1,149 @@
+"""Exemptions: accepted findings shown as `skip` with their reason, until they expire.
+
+Two sources:
+- a config file (`--config FILE`, else `.argodoctor.yaml` in the working directory when present):
+
+      exemptions:
+      - check: AD303                  # an id or a glob (AD4*)
+        namespace: team-a             # optional: only there
+        object: ServiceAccount/ci     # optional: only that object
+        reason: ci runs kubectl apply, ticket OPS-123     # required
+        expires: 2027-01-31           # optional: the finding comes back after this day
+
+- annotations on the object a result names (or on its Namespace, for every result there):
+      argodoctor.io/exempt: "AD303,AD403"
+      argodoctor.io/exempt-reason: "..."      (required)
+      argodoctor.io/exempt-expires: 2027-01-31  (optional)
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import os
+from typing import Any
+
+import yaml
+
+from .cluster import KINDS, ClusterView
+from .errors import KubeError, UserError
+from .model import Result, Status
+
+DEFAULT_FILE = ".argodoctor.yaml"
+EXEMPT = "argodoctor.io/exempt"
+EXEMPT_REASON = "argodoctor.io/exempt-reason"
+EXEMPT_EXPIRES = "argodoctor.io/exempt-expires"
+
+
+@dataclasses.dataclass
+class Exemption:
+    check: str
+    reason: str
+    namespace: str | None = None
+    object: str | None = None
+    expires: dt.date | None = None
+    source: str = ""
+
+    def matches(self, r: Result) -> bool:
+        return (fnmatch.fnmatchcase(r.id, self.check.upper())
+                and (self.namespace is None or self.namespace == r.namespace)
+                and (self.object is None or self.object == r.object))
+
+
+def _date(value: Any, where: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise UserError(f"{where}: expires {value!r} is not a date like 2027-01-31") from None
+
+
+def load_config(path: str | None) -> list[Exemption]:
+    """Exemptions from --config PATH (must exist), or from .argodoctor.yaml when present."""
+    if path is None:
+        if not os.path.exists(DEFAULT_FILE):
+            return []
+        path = DEFAULT_FILE
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+    except OSError as e:
+        raise UserError(f"cannot read config {path}: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"config {path} is not valid YAML{at}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("exemptions", []), list):
+        raise UserError(f"config {path}: expected a mapping with a list `exemptions:`")
+    unknown = set(doc) - {"exemptions"}
+    if unknown:
+        raise UserError(f"config {path}: unknown key(s) {', '.join(sorted(unknown))} (known: exemptions)")
+    out = []
+    for i, item in enumerate(doc.get("exemptions") or [], 1):
+        where = f"config {path}, exemption {i}"
+        if not isinstance(item, dict):
+            raise UserError(f"{where}: not a mapping")
+        extra = set(item) - {"check", "namespace", "object", "reason", "expires"}
+        if extra:
+            raise UserError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+        if not item.get("check") or not item.get("reason"):
+            raise UserError(f"{where}: `check` and `reason` are required")
+        out.append(Exemption(str(item["check"]), str(item["reason"]), item.get("namespace"), item.get("object"),
+                             _date(item.get("expires"), where), f"config {path}"))
+    return out
+
+
+def _annotated(view: ClusterView, r: Result) -> list[Exemption]:
+    """Exemptions from annotations on the result's object and on its namespace."""
+    objs = []
+    if r.object and "/" in r.object:
+        kind, name = r.object.split("/", 1)
+        if kind in KINDS:
+            objs.append(view.get(kind, r.namespace if KINDS[kind].namespaced else None, name))
+    if r.namespace:
+        objs.append(view.get("Namespace", None, r.namespace))
+    out = []
+    for obj in objs:
+        ann = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+        if EXEMPT not in ann:
+            continue
+        meta = obj["metadata"]
+        where = f"annotation on {obj['kind']} " + "/".join(x for x in (meta.get("namespace"), meta["name"]) if x)
+        reason = ann.get(EXEMPT_REASON) or "no reason given (set argodoctor.io/exempt-reason)"
+        expires = _date(ann.get(EXEMPT_EXPIRES), where)
+        for check in str(ann[EXEMPT]).split(","):
+            if check.strip():
+                out.append(Exemption(check.strip(), reason, expires=expires, source=where))
+    return out
+
+
+def apply(results: list[Result], config: list[Exemption], view: ClusterView,
+          today: dt.date | None = None) -> list[Result]:
+    """Results with exempted ones turned into `skip`; expired exemptions say so and change nothing."""
+    today = today or dt.date.today()
+    out = []
+    for r in results:
+        if r.status in (Status.PASS, Status.SKIP):
+            out.append(r)
+            continue
+        try:
+            candidates = [e for e in config + _annotated(view, r) if e.matches(r)]
+        except KubeError:
+            candidates = [e for e in config if e.matches(r)]
+        active = next((e for e in candidates if e.expires is None or e.expires >= today), None)
+        if active:
+            until = f" until {active.expires}" if active.expires else ""
+            out.append(dataclasses.replace(r, status=Status.SKIP, remediation=None,
+                                           message=f"exempted ({active.source}{until}): {active.reason}; "
+                                                   f"finding: {r.status.value}: {r.message}"))
+        elif candidates:
+            expired = max(e.expires for e in candidates if e.expires)
+            out.append(dataclasses.replace(r, message=f"{r.message} (exemption expired {expired})"))
+        else:
+            out.append(r)
+    return out

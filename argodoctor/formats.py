@@ -1,0 +1,531 @@
+"""The output formats of `argodoctor check -o FORMAT` besides the table.
+
+Every renderer takes a finished Report and returns the whole document as one string. They are pure
+(no I/O, no network): the HTML page in particular is one self-contained file with no external resource.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import html
+import json
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .model import STATUS_ORDER, Result, Status
+from .report import GROUP_ORDER, Report, fix_command, to_json
+
+FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
+
+# The one place that says where the project and its check docs live (SARIF helpUri, HTML and Markdown links).
+PROJECT_URL = "https://github.com/argodoctor/argodoctor"
+DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# SARIF level of the results that are reported; pass and skip results are not findings and are left out.
+SARIF_LEVELS = {Status.FAIL: "error", Status.WARN: "warning", Status.ERROR: "note"}
+
+EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "❗"}
+
+# XML 1.0 cannot carry these at all, not even as character references.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def docs_url(check_id: str) -> str:
+    return f"{DOCS_URL}#{check_id.lower()}"
+
+
+def render(report: Report, fmt: str, history: list[dict] | None = None) -> str:
+    """The report as FORMAT (any of FORMATS but "table", which report.print_table writes to a console).
+
+    history (HTML only): past run summaries, oldest first, as [{"started": RFC3339, "summary": {...}}].
+    """
+    renderers: dict[str, Callable[[Report], str]] = {
+        "json": to_json, "yaml": render_yaml, "junit": render_junit, "sarif": render_sarif,
+        "markdown": render_markdown, "prometheus": render_prometheus,
+        "html": lambda r: render_html(r, history),
+    }
+    if fmt not in renderers:
+        known = ", ".join(f for f in FORMATS if f != "table")
+        raise ValueError(f"unknown output format {fmt!r}: expected one of {known}"
+                         + (" (table is printed by report.print_table)" if fmt == "table" else ""))
+    return renderers[fmt](report)
+
+
+# ---------------------------------------------------------------------------------------------- shared helpers
+
+def _where(r: Result) -> str:
+    """namespace/Kind/name, or whichever part is known."""
+    return "/".join(x for x in (r.namespace, r.object) if x)
+
+
+def _groups(report: Report) -> list[tuple[str, list[Result]]]:
+    """Results by check group, in the table's group order (unknown groups after, by name)."""
+    groups: dict[str, list[Result]] = {}
+    for r in report.results:
+        groups.setdefault(r.group or "other", []).append(r)
+    order = [g for g in GROUP_ORDER if g in groups] + sorted(g for g in groups if g not in GROUP_ORDER)
+    return [(g, groups[g]) for g in order]
+
+
+def _check_titles() -> dict[str, str]:
+    """Title of every registered check by id ({} when the plugins cannot be loaded)."""
+    try:
+        from .registry import all_checks
+
+        return {c.id: c.title for c in all_checks()}
+    except Exception:  # a report is still written when a plugin is broken
+        return {}
+
+
+def _started_epoch(started: str) -> float | None:
+    try:
+        when = dt.datetime.fromisoformat(started.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
+def _headline(summary: dict[str, int]) -> str:
+    bad = [f"{summary[s]} {w}" for s, w in (("fail", "failed"), ("error", "could not run"), ("warn", "warned"))
+           if summary.get(s)]
+    if not any(summary.values()):
+        return "no check ran"
+    return ", ".join(bad) if bad else "all checks passed"
+
+
+# ---------------------------------------------------------------------------------------------- yaml
+
+def render_yaml(report: Report) -> str:
+    """The JSON document (the catalog's schema), as YAML."""
+    return yaml.safe_dump(report.to_dict(), sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+# ---------------------------------------------------------------------------------------------- junit
+
+def _xml_text(s: str | None) -> str:
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", s or "")
+
+
+def render_junit(report: Report) -> str:
+    """JUnit XML: a <testsuite> per check group, a <testcase> per result.
+
+    fail -> <failure>, error -> <error>, skip -> <skipped>; pass and warn are passing testcases whose
+    <system-out> holds the message (a warning starts with "WARNING:", so CI systems show it).
+    Per-result durations are not measured: only <testsuites> carries a time (the run's duration).
+    """
+    summary = report.summary()
+    root = ET.Element("testsuites", {
+        "name": "argodoctor", "tests": str(len(report.results)), "failures": str(summary["fail"]),
+        "errors": str(summary["error"]), "skipped": str(summary["skip"]),
+        "time": f"{report.duration_s:.3f}", "timestamp": _xml_text(report.started)})
+    for group, results in _groups(report):
+        counts = {s: sum(1 for r in results if r.status == s) for s in Status}
+        suite = ET.SubElement(root, "testsuite", {
+            "name": _xml_text(group), "tests": str(len(results)), "failures": str(counts[Status.FAIL]),
+            "errors": str(counts[Status.ERROR]), "skipped": str(counts[Status.SKIP]),
+            "timestamp": _xml_text(report.started)})
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("argodoctor", __version__), ("cluster", report.cluster),
+                            ("argo_version", report.argo_version or "")):
+            ET.SubElement(props, "property", {"name": name, "value": _xml_text(value)})
+        for r in results:
+            case = ET.SubElement(suite, "testcase", {"classname": _xml_text(f"{r.id}.{r.slug}"),
+                                                     "name": _xml_text(_where(r) or r.id)})
+            message = _xml_text(r.message)
+            details = "\n".join(x for x in (
+                r.message, f"where: {_where(r)}" if _where(r) else "",
+                f"fix: {fix_command(r.remediation)}" if r.remediation else "",
+                f"docs: {docs_url(r.id)}") if x)
+            if r.status == Status.FAIL:
+                ET.SubElement(case, "failure", {"message": message, "type": "fail"}).text = _xml_text(details)
+            elif r.status == Status.ERROR:
+                ET.SubElement(case, "error", {"message": message, "type": "error"}).text = _xml_text(details)
+            elif r.status == Status.SKIP:
+                ET.SubElement(case, "skipped", {"message": message})
+            elif r.status == Status.WARN:
+                ET.SubElement(case, "system-out").text = _xml_text(f"WARNING: {details}")
+            else:
+                ET.SubElement(case, "system-out").text = _xml_text(details)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- sarif
+
+def _sentence(text: str) -> str:
+    """SARIF wants plain-text messages to end as a sentence does."""
+    text = text.strip() or "(no message)"
+    return text if text[-1] in ".!?" else text + "."
+
+
+def render_sarif(report: Report) -> str:
+    """SARIF 2.1.0, one run. fail/warn/error results become results of level error/warning/note.
+
+    There are no files: a result's location is a logical one, namespace/Kind/name.
+    """
+    titles = _check_titles()
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for r in report.results:
+        if r.id in index:
+            continue
+        index[r.id] = len(rules)
+        title = titles.get(r.id) or r.slug.replace("-", " ")
+        rules.append({
+            "id": r.id, "name": r.slug,
+            "shortDescription": {"text": _sentence(title[:1].upper() + title[1:])},
+            "fullDescription": {"text": _sentence(f"{r.id} {r.slug}: {title}")},
+            "helpUri": docs_url(r.id),
+            "help": {"text": f"See {docs_url(r.id)} for what the check looks at and how to fix it."},
+            "defaultConfiguration": {"level": "warning" if r.severity == "warning" else "error"},
+            "properties": {"group": r.group or "other"},
+        })
+    results = []
+    for r in report.results:
+        if r.status not in SARIF_LEVELS:
+            continue
+        text = r.message if r.status != Status.ERROR else f"The check could not run: {r.message}"
+        if r.remediation:
+            text = f"{_sentence(text)} Fix: {fix_command(r.remediation)}"
+        result: dict[str, Any] = {
+            "ruleId": r.id, "ruleIndex": index[r.id], "level": SARIF_LEVELS[r.status],
+            "message": {"text": _sentence(text)},
+            "properties": {"status": r.status.value, "severity": r.severity,
+                           **({"remediation": r.remediation} if r.remediation else {})},
+        }
+        if r.namespace or r.object:
+            kind, _, name = (r.object or "").partition("/")
+            logical: dict[str, Any] = {"fullyQualifiedName": _where(r), "kind": "resource" if r.object else "namespace",
+                                       "name": (name or kind) if r.object else r.namespace}
+            logical["properties"] = {k: v for k, v in (("namespace", r.namespace), ("kind", kind if name else None),
+                                                       ("name", name or None)) if v}
+            result["locations"] = [{"logicalLocations": [logical]}]
+        results.append(result)
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    start = _started_epoch(report.started)
+    if start is not None:
+        def stamp(t: float) -> str:
+            return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+        invocation["startTimeUtc"] = stamp(start)
+        invocation["endTimeUtc"] = stamp(start + max(report.duration_s, 0.0))
+    run = {
+        "tool": {"driver": {"name": "argodoctor", "version": __version__, "semanticVersion": __version__,
+                            "informationUri": PROJECT_URL, "rules": rules}},
+        "invocations": [invocation],
+        "results": results,
+        "properties": {"cluster": report.cluster, "argoVersion": report.argo_version,
+                       "summary": report.summary()},
+    }
+    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def _md(text: str | None) -> str:
+    """Plain text as one Markdown table cell: markup escaped, HTML neutralised, newlines as <br>."""
+    text = html.escape(text or "", quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return "<br>".join(line.strip() for line in text.splitlines()) if text else ""
+
+
+def render_markdown(report: Report) -> str:
+    """For PR comments and tickets: counts, then per group the findings, the passing ones folded away."""
+    s = report.summary()
+    meta = [f"Cluster `{report.cluster.replace('`', '')}`", f"Argo {_md(report.argo_version or 'not detected')}",
+            _md(report.started), f"{report.duration_s:.1f}s", f"argodoctor {__version__}"]
+    lines = [f"## argodoctor: {_headline(s)}", "", " · ".join(m for m in meta if m), "",
+             "| " + " | ".join(f"{EMOJI[st]} {st.value}" for st in STATUS_ORDER) + " |",
+             "|" + "---:|" * len(STATUS_ORDER),
+             "| " + " | ".join(str(s[st.value]) for st in STATUS_ORDER) + " |"]
+    for group, results in _groups(report):
+        bad = [r for r in results if r.status != Status.PASS]
+        good = [r for r in results if r.status == Status.PASS]
+        lines += ["", f"### {_md(group)}", ""]
+        if bad:
+            lines += ["| status | check | namespace/object | message | fix |", "|---|---|---|---|---|"]
+            for r in bad:
+                fix = f"`{fix_command(r.remediation)}`" if r.remediation else "—"
+                lines.append(f"| {EMOJI[r.status]} {r.status.value} | [{r.id}]({docs_url(r.id)}) {_md(r.slug)} | "
+                             f"{_md(_where(r)) or '—'} | {_md(r.message)} | {fix} |")
+        else:
+            lines.append("Nothing to report: every check passed.")
+        if good:
+            lines += ["", f"<details><summary>{len(good)} passed</summary>", "",
+                      "| check | namespace/object | message |", "|---|---|---|"]
+            lines += [f"| [{r.id}]({docs_url(r.id)}) {_md(r.slug)} | {_md(_where(r)) or '—'} | {_md(r.message)} |"
+                      for r in good]
+            lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- prometheus
+
+def _prom_label(value: str | None) -> str:
+    return (value or "").replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _prom_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _prom_num(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return repr(float(value)) if math.isfinite(value) else ("NaN" if math.isnan(value) else
+                                                           "+Inf" if value > 0 else "-Inf")
+
+
+def render_prometheus(report: Report) -> str:
+    """Prometheus text exposition format 0.0.4, e.g. for node_exporter's textfile collector or a Pushgateway.
+
+    argodoctor_check_status is a state set, one series per (check, namespace, object, status) for all five
+    statuses: the series of a result never disappear when its status changes (no staleness gaps, alerts
+    resolve), `argodoctor_check_status{status="fail"} > 0` selects what fails, and sums over labels count results.
+    """
+    out: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str | None], float]]) -> None:
+        out.append(f"# HELP {name} {_prom_help(help_text)}")
+        out.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            body = ",".join(f'{k}="{_prom_label(v)}"' for k, v in labels.items())
+            out.append(f"{name}{{{body}}} {_prom_num(value)}" if body else f"{name} {_prom_num(value)}")
+
+    keyed: dict[tuple[str, str, str, str], dict[Status, int]] = {}
+    for r in report.results:
+        key = (r.id, r.slug, r.namespace or "", r.object or "")
+        counts = keyed.setdefault(key, dict.fromkeys(STATUS_ORDER, 0))
+        counts[r.status] += 1
+    status_samples: list[tuple[dict[str, str | None], float]] = []
+    for (cid, slug, ns, obj), counts in keyed.items():
+        for st in STATUS_ORDER:
+            status_samples.append(({"id": cid, "slug": slug, "namespace": ns, "object": obj, "status": st.value},
+                                   counts[st]))
+    family("argodoctor_info", "gauge", "Always 1: the argodoctor version, the cluster checked and its Argo version.",
+           [({"version": __version__, "cluster": report.cluster, "argo_version": report.argo_version or ""}, 1)])
+    family("argodoctor_check_status", "gauge",
+           "State set of each check's result on one object: one series per status (pass, warn, fail, skip, error); "
+           "the value is how many of the check's results for that namespace and object have that status, so 1 "
+           "for the status in effect and 0 for the others (more than 1 only when a check reports the same object "
+           "twice). Empty namespace/object: a cluster-scoped or check-wide result.", status_samples)
+    summary = report.summary()
+    family("argodoctor_check_results", "gauge", "Number of check results of the last run, by status.",
+           [({"status": st.value}, summary[st.value]) for st in STATUS_ORDER])
+    family("argodoctor_run_duration_seconds", "gauge", "How long the last run of the checks took, in seconds.",
+           [({}, round(float(report.duration_s), 3))])
+    start = _started_epoch(report.started)
+    if start is not None:
+        family("argodoctor_run_timestamp_seconds", "gauge",
+               "When the last run of the checks started, in seconds since the Unix epoch.", [({}, start)])
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- html
+
+_COLORS = {Status.PASS: "#1a7f37", Status.WARN: "#bf8700", Status.FAIL: "#cf222e", Status.SKIP: "#8c959f",
+           Status.ERROR: "#8250df"}
+
+_CSS = """
+:root{color-scheme:light;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--soft:#f6f8fa}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+color:var(--fg);background:var(--bg)}
+main{max-width:1320px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.meta{color:var(--muted);margin:0 0 16px}.meta code{font-size:13px}
+.cards{display:flex;gap:12px;flex-wrap:wrap;margin:0 0 8px}
+.card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:110px;background:var(--soft)}
+.card b{display:block;font-size:26px;line-height:1.1}
+.card.pass b{color:#1a7f37}.card.warn b{color:#9a6700}.card.fail b{color:#cf222e}.card.skip b{color:#59636e}
+.card.error b{color:#8250df}
+.history{border:1px solid var(--line);border-radius:8px;padding:12px;margin:16px 0}
+.history h2{margin:0 0 8px}.history svg{display:block;width:100%;max-width:900px;height:auto}
+.legend{display:flex;gap:14px;flex-wrap:wrap;color:var(--muted);font-size:12px;margin-top:6px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+svg .axis{stroke:#d1d9e0;stroke-width:1}svg text{font-size:11px;fill:#59636e}
+.s-pass{fill:#1a7f37;background:#1a7f37}.s-warn{fill:#d4a72c;background:#d4a72c}
+.s-fail{fill:#cf222e;background:#cf222e}.s-skip{fill:#afb8c1;background:#afb8c1}
+.s-error{fill:#8250df;background:#8250df}
+.filters{position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);
+display:flex;gap:16px;flex-wrap:wrap;align-items:center;z-index:1}
+.filters input[type=search]{font:inherit;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
+width:380px;max-width:100%}
+.filters label{white-space:nowrap;cursor:pointer}.count{color:var(--muted);margin-left:auto}
+table{border-collapse:collapse;width:100%;table-layout:fixed}
+th:nth-child(1){width:72px}th:nth-child(2){width:250px}th:nth-child(3){width:19%}th:nth-child(5){width:250px}
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
+th{font-size:12px;color:var(--muted);font-weight:600;background:var(--soft)}
+td.msg{white-space:pre-wrap;overflow-wrap:anywhere}td.where{overflow-wrap:anywhere}code.fix span{white-space:nowrap}
+.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff}
+.badge.pass{background:#1a7f37}.badge.warn{background:#9a6700}.badge.fail{background:#cf222e}
+.badge.skip{background:#6e7781}.badge.error{background:#8250df}
+code.fix{background:var(--soft);border:1px solid var(--line);border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
+a{color:#0969da}.empty{color:var(--muted)}
+[hidden]{display:none!important}
+"""
+
+_JS = """
+(function () {
+  "use strict";
+  var box = document.getElementById("filter");
+  var toggles = Array.prototype.slice.call(document.querySelectorAll("input[data-status]"));
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.result"));
+  var groups = Array.prototype.slice.call(document.querySelectorAll("section.group"));
+  var shown = document.getElementById("shown");
+  var none = document.getElementById("none");
+  function apply() {
+    var words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    var on = {};
+    toggles.forEach(function (t) { on[t.getAttribute("data-status")] = t.checked; });
+    var n = 0;
+    rows.forEach(function (row) {
+      var text = row.getAttribute("data-search");
+      var ok = on[row.getAttribute("data-status")] === true &&
+        words.every(function (w) { return text.indexOf(w) !== -1; });
+      row.hidden = !ok;
+      if (ok) { n += 1; }
+    });
+    groups.forEach(function (g) { g.hidden = g.querySelector("tr.result:not([hidden])") === null; });
+    shown.textContent = String(n);
+    none.hidden = n !== 0;
+  }
+  box.addEventListener("input", apply);
+  toggles.forEach(function (t) { t.addEventListener("change", apply); });
+  apply();
+}());
+"""
+
+
+def _h(text: Any) -> str:
+    return html.escape(_xml_text(str(text if text is not None else "")), quote=True)
+
+
+def _csp_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
+
+
+def _history_points(report: Report, history: list[dict]) -> list[tuple[str, dict[str, int]]]:
+    """(started, counts) of each past run, oldest first, then this run unless history already ends with it."""
+    points = []
+    for entry in history:
+        if not isinstance(entry, dict):
+            continue
+        counts = entry.get("summary") if isinstance(entry.get("summary"), dict) else {}
+        clean = {}
+        for st in STATUS_ORDER:
+            try:
+                clean[st.value] = max(int(counts.get(st.value) or 0), 0)
+            except (TypeError, ValueError):
+                clean[st.value] = 0
+        points.append((str(entry.get("started") or "?"), clean))
+    if not points or points[-1][0] != report.started:
+        points.append((report.started, report.summary()))
+    return points
+
+
+def _history_svg(points: list[tuple[str, dict[str, int]]]) -> str:
+    """Stacked bars, one per run: fail and error at the bottom, where a change is easiest to see."""
+    width, height, left, right, top, bottom = 760, 220, 40, 10, 12, 38
+    plot_w, plot_h = width - left - right, height - top - bottom
+    total_max = max((sum(c.values()) for _, c in points), default=0)
+    step = max(1, math.ceil(total_max / 4)) if total_max else 1
+    y_max = max(step * 4, 1)
+    slot = plot_w / len(points)
+    bar = min(48.0, slot * 0.7)
+    label_every = max(1, math.ceil(len(points) / 8))
+    stack = [Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS]
+    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" '
+             f'aria-label="Check results of the last {len(points)} runs">']
+    for i in range(5):
+        value = step * i
+        y = top + plot_h - plot_h * value / y_max
+        parts.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+    for i, (started, counts) in enumerate(points):
+        x = left + slot * i + (slot - bar) / 2
+        y = top + plot_h
+        tip = f"{started}: " + ", ".join(f"{counts[st.value]} {st.value}" for st in STATUS_ORDER)
+        parts.append(f"<g><title>{_h(tip)}</title>")
+        for st in stack:
+            n = counts[st.value]
+            if not n:
+                continue
+            h = plot_h * n / y_max
+            y -= h
+            parts.append(f'<rect class="s-{st.value}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}"/>')
+        parts.append("</g>")
+        if i % label_every == 0 or i == len(points) - 1:
+            label = started[5:16].replace("T", " ") if len(started) >= 16 else started
+            parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
+                         f"{_h(label)}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: Report, history: list[dict] | None = None) -> str:
+    """One self-contained page (inline CSS and JS, no external resource; a CSP forbids any): counts, the run
+    history as an SVG chart when history is given, and the results by group, filterable by text and status."""
+    s = report.summary()
+    css, js = _CSS.strip(), _JS.strip()
+    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
+           "base-uri 'none'; form-action 'none'")
+    title = f"argodoctor: {_headline(s)} · {report.cluster}"
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           f'<meta http-equiv="Content-Security-Policy" content="{_h(csp)}">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           '<link rel="icon" href="data:,">', f"<title>{_h(title)}</title>", f"<style>{css}</style>", "</head>",
+           "<body>", "<main>", f"<h1>argodoctor: {_h(_headline(s))}</h1>",
+           f'<p class="meta">Cluster <code>{_h(report.cluster)}</code>'
+           f' · Argo {_h(report.argo_version or "not detected")}'
+           f" · started {_h(report.started)} · {report.duration_s:.1f}s · argodoctor {_h(__version__)}</p>",
+           '<div class="cards">']
+    for st in STATUS_ORDER:
+        out.append(f'<div class="card {st.value}"><b>{s[st.value]}</b>{st.value}</div>')
+    out.append("</div>")
+    if history is not None:
+        points = _history_points(report, history)
+        legend = "".join(f'<span><i class="s-{st.value}"></i>{st.value}</span>' for st in STATUS_ORDER)
+        out += ['<section class="history">', f"<h2>History: the last {len(points)} runs</h2>",
+                _history_svg(points), f'<div class="legend">{legend}</div>', "</section>"]
+    out += ['<div class="filters" role="search">',
+            '<input type="search" id="filter" placeholder="Filter: id, slug, namespace, object, message" '
+            'aria-label="Filter results">']
+    for st in STATUS_ORDER:
+        out.append(f'<label><input type="checkbox" data-status="{st.value}" checked> '
+                   f'<span class="badge {st.value}">{st.value}</span> {s[st.value]}</label>')
+    out.append(f'<span class="count"><span id="shown">{len(report.results)}</span> of {len(report.results)} '
+               "results shown</span></div>")
+    for group, results in _groups(report):
+        out += [f'<section class="group" data-group="{_h(group)}">', f"<h2>{_h(group)}</h2>", "<table>",
+                "<thead><tr><th>status</th><th>check</th><th>namespace/object</th><th>message</th><th>fix</th>"
+                "</tr></thead>", "<tbody>"]
+        for r in results:
+            search = " ".join(x for x in (r.id, r.slug, r.status.value, r.namespace, r.object, r.message,
+                                          r.remediation) if x).lower()
+            fix = (f'<code class="fix">{_h(fix_command(""))}<span>{_h(r.remediation)}</span></code>'
+                   if r.remediation and r.status in (Status.FAIL, Status.WARN) else "")
+            out.append(f'<tr class="result" data-status="{r.status.value}" data-search="{_h(search)}">'
+                       f'<td><span class="badge {r.status.value}">{r.status.value}</span></td>'
+                       f'<td class="check"><a href="{_h(docs_url(r.id))}">{_h(r.id)}</a> {_h(r.slug)}</td>'
+                       f'<td class="where">{_h(_where(r)).replace("/", "/<wbr>") or "—"}</td>'
+                       f'<td class="msg">{_h(r.message)}</td>'
+                       f"<td>{fix}</td></tr>")
+        out += ["</tbody>", "</table>", "</section>"]
+    out += ['<p id="none" class="empty" hidden>No result matches the filter.</p>', "</main>",
+            f"<script>{js}</script>", "</body>", "</html>"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,166 @@
+"""Where reports go and come back from: file://PATH, configmap://NAMESPACE/NAME, s3://BUCKET/PREFIX.
+
+The ConfigMap holds the latest report, the one before it (for `report diff`), and a bounded history
+of run summaries; whatever the cluster's size it stays under the 1 MiB object limit.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import os
+import urllib.parse
+from typing import Any
+
+from .errors import KubeError, UserError
+
+CONFIGMAP_BUDGET = 900 * 1024  # bytes of data, under the API server's 1 MiB object limit
+MANAGED = {"app.kubernetes.io/managed-by": "argodoctor"}
+
+
+@dataclasses.dataclass
+class Sink:
+    scheme: str  # file, configmap, s3
+    target: str  # path, namespace/name, bucket
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.target}" + (f"/{self.prefix}" if self.prefix else "")
+
+
+def parse_sink(url: str) -> Sink:
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("file", "configmap", "s3") or not rest:
+        raise UserError(f"report destination {url!r} is not file://PATH, configmap://NAMESPACE/NAME or "
+                        "s3://BUCKET/PREFIX")
+    if scheme == "file":
+        return Sink("file", rest)
+    if scheme == "configmap":
+        ns, _, name = rest.partition("/")
+        if not ns or not name or "/" in name:
+            raise UserError(f"{url}: write configmap://NAMESPACE/NAME")
+        return Sink("configmap", f"{ns}/{name}")
+    bucket, _, prefix = rest.partition("/")
+    return Sink("s3", bucket, prefix.strip("/"))
+
+
+def summary_of(report: dict[str, Any]) -> dict[str, Any]:
+    """What the history keeps of a run: when, how long, the counts, and which checks failed."""
+    failing = sorted({r["id"] for r in report.get("results", []) if r["status"] in ("fail", "error")})
+    return {"started": report.get("started"), "duration_s": report.get("duration_s"),
+            "summary": report.get("summary"), "failing": failing}
+
+
+def _shrink(report: dict[str, Any], budget: int) -> str:
+    """The report as JSON within budget bytes: messages are cut before results are dropped."""
+    text = json.dumps(report, separators=(",", ":"))
+    if len(text.encode()) <= budget:
+        return text
+    slim = dict(report, results=[dict(r, message=r["message"][:200]) for r in report["results"]])
+    text = json.dumps(slim, separators=(",", ":"))
+    while len(text.encode()) > budget and slim["results"]:
+        # keep the findings; passing results go first
+        order = sorted(slim["results"], key=lambda r: r["status"] in ("fail", "error", "warn"))
+        slim["results"] = order[len(order) // 10 + 1:]
+        slim["truncated"] = True
+        text = json.dumps(slim, separators=(",", ":"))
+    return text
+
+
+class ConfigMapStore:
+    def __init__(self, kube: Any, sink: Sink):
+        self.kube = kube
+        self.namespace, self.name = sink.target.split("/", 1)
+        self.path = f"/api/v1/namespaces/{self.namespace}/configmaps/{self.name}"
+
+    def read(self) -> dict[str, Any]:
+        """{'latest': report|None, 'previous': report|None, 'history': [summaries]}"""
+        try:
+            cm = self.kube.request("GET", self.path)
+        except KubeError as e:
+            if e.not_found:
+                return {"latest": None, "previous": None, "history": []}
+            raise
+        data = cm.get("data") or {}
+
+        def load(key: str, default: Any) -> Any:
+            try:
+                return json.loads(data[key]) if data.get(key) else default
+            except ValueError:
+                return default
+        return {"latest": load("latest.json", None), "previous": load("previous.json", None),
+                "history": load("history.json", [])}
+
+    def write(self, report: dict[str, Any], before: dict[str, Any] | None = None) -> int:
+        """Writes the report; returns the size of the data written."""
+        before = before if before is not None else self.read()
+        history = list(before["history"]) + [summary_of(report)]
+        latest = _shrink(report, CONFIGMAP_BUDGET // 3)
+        previous = json.dumps(before["latest"], separators=(",", ":")) if before["latest"] else ""
+        if len(previous.encode()) > CONFIGMAP_BUDGET // 3:
+            previous = _shrink(before["latest"], CONFIGMAP_BUDGET // 3)
+        room = CONFIGMAP_BUDGET - len(latest.encode()) - len(previous.encode())
+        hist = json.dumps(history, separators=(",", ":"))
+        while len(hist.encode()) > room and len(history) > 1:
+            history = history[max(1, len(history) // 20):]  # drop the oldest 5%
+            hist = json.dumps(history, separators=(",", ":"))
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": dict(MANAGED)},
+                "data": {"latest.json": latest, "previous.json": previous, "history.json": hist}}
+        self.kube.apply(self.path, body)
+        return sum(len(v.encode()) for v in body["data"].values())
+
+
+class S3Store:
+    """Reports as objects: PREFIX/<timestamp>.json and .html per run, and PREFIX/latest.json."""
+
+    def __init__(self, client: Any, sink: Sink):
+        self.client = client
+        self.bucket = sink.target
+        self.prefix = sink.prefix
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def write(self, report: dict[str, Any], html: str) -> list[str]:
+        stamp = (report.get("started") or dt.datetime.now(dt.timezone.utc).isoformat()).replace(":", "")
+        written = []
+        for name, body, ctype in ((f"{stamp}.json", json.dumps(report, indent=1), "application/json"),
+                                  (f"{stamp}.html", html, "text/html; charset=utf-8"),
+                                  ("latest.json", json.dumps(report, indent=1), "application/json")):
+            data = body.encode()
+            self.client.put_object(self.bucket, self._key(name), io.BytesIO(data), len(data), content_type=ctype)
+            written.append(self._key(name))
+        return written
+
+    def read(self, key: str) -> dict[str, Any]:
+        resp = self.client.get_object(self.bucket, key)
+        try:
+            return json.loads(resp.read())
+        finally:
+            resp.close()
+            resp.release_conn()
+
+
+def read_report(src: str, kube_factory: Any = None, s3_factory: Any = None) -> tuple[dict[str, Any], Any]:
+    """A report from a file, configmap://NS/NAME (its latest; `previous` and `history` ride along as
+    the second value), or s3://BUCKET/KEY. Returns (report, extra)."""
+    if "://" not in src:
+        src = "file://" + src
+    sink = parse_sink(src)
+    if sink.scheme == "file":
+        try:
+            with open(os.path.expanduser(sink.target), encoding="utf-8") as f:
+                return json.load(f), None
+        except OSError as e:
+            raise UserError(f"cannot read report {sink.target}: {e.strerror or e}") from None
+        except ValueError:
+            raise UserError(f"report {sink.target} is not JSON (write it with `check -o json`)") from None
+    if sink.scheme == "configmap":
+        stored = ConfigMapStore(kube_factory(), sink).read()
+        if not stored["latest"]:
+            raise UserError(f"{src} holds no report yet")
+        return stored["latest"], stored
+    key = urllib.parse.unquote(sink.prefix or "latest.json")
+    return S3Store(s3_factory(sink.target), sink).read(key), None

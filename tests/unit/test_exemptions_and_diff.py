@@ -1,0 +1,108 @@
+"""Exemptions (config file and annotations) and report diffs, on snapshot fixtures."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from argodoctor import exemptions
+from argodoctor.errors import UserError
+from argodoctor.events import changed
+from argodoctor.model import Result, Status
+from argodoctor.report import diff
+from argodoctor.sinks import parse_sink
+
+from .builders import context
+
+TODAY = dt.date(2026, 11, 26)
+
+
+def result(cid="AD303", status=Status.WARN, ns="team-a", obj="ServiceAccount/default"):
+    return Result(id=cid, slug="x", status=status, message="broad", namespace=ns, object=obj)
+
+
+def test_config_exemption_skips_with_its_reason_until_it_expires(tmp_path):
+    cfg = tmp_path / "a.yaml"
+    cfg.write_text("exemptions:\n- check: AD3*\n  namespace: team-a\n  reason: accepted, OPS-1\n"
+                   "  expires: 2026-12-31\n- check: AD403\n  reason: legacy cluster\n  expires: 2026-01-01\n")
+    config = exemptions.load_config(str(cfg))
+    view = context().view
+    [r] = exemptions.apply([result()], config, view, TODAY)
+    assert r.status == Status.SKIP and "accepted, OPS-1" in r.message and "until 2026-12-31" in r.message
+    assert r.remediation is None
+    [r] = exemptions.apply([result(ns="team-b")], config, view, TODAY)
+    assert r.status == Status.WARN  # another namespace
+    [r] = exemptions.apply([result("AD403", ns="argo", obj=None)], config, view, TODAY)
+    assert r.status == Status.WARN and "exemption expired 2026-01-01" in r.message
+    [r] = exemptions.apply([result()], config, view, dt.date(2027, 1, 1))
+    assert r.status == Status.WARN  # expired: the finding comes back
+
+
+def test_annotation_exemptions_on_the_object_and_its_namespace():
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "default", "namespace": "team-a", "annotations": {
+            exemptions.EXEMPT: "AD303, AD403", exemptions.EXEMPT_REASON: "ci needs it"}}}
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b", "annotations": {
+        exemptions.EXEMPT: "AD302", exemptions.EXEMPT_REASON: "sandbox", exemptions.EXEMPT_EXPIRES: "2026-01-01"}}}
+    view = context(sa, ns).view
+    [r] = exemptions.apply([result()], [], view, TODAY)
+    assert r.status == Status.SKIP and "annotation on ServiceAccount team-a/default" in r.message
+    assert "ci needs it" in r.message
+    [r] = exemptions.apply([result("AD302", Status.FAIL, "team-b")], [], view, TODAY)
+    assert r.status == Status.FAIL and "expired" in r.message
+
+
+def test_missing_or_invalid_config_is_an_error(tmp_path):
+    with pytest.raises(UserError, match="cannot read config"):
+        exemptions.load_config(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    for text, msg in (("exemptions: [\n", "not valid YAML"), ("exemption: []\n", "unknown key"),
+                      ("exemptions:\n- check: AD1\n", "`check` and `reason` are required"),
+                      ("exemptions:\n- {check: AD1, reason: r, expires: soon}\n", "not a date")):
+        bad.write_text(text)
+        with pytest.raises(UserError, match=msg):
+            exemptions.load_config(str(bad))
+
+
+def test_check_uses_dot_argodoctor_yaml_when_present(cli, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "seed-broken"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".argodoctor.yaml").write_text(
+        "exemptions:\n- check: AD203\n  namespace: team-a\n  reason: copied by hand tomorrow\n")
+    code, out, _ = cli("check", "--snapshot", example, "--checks", "AD203")
+    assert code == 0 and "exempted (config .argodoctor.yaml): copied by hand tomorrow" in out
+    code, _, err = cli("check", "--snapshot", example, "--config", tmp_path / "missing.yaml")
+    assert code == 2 and "cannot read config" in err
+
+
+def rep(*results):
+    return {"started": "t", "results": [{"id": i, "namespace": ns, "object": None, "status": s, "message": "m"}
+                                        for i, ns, s in results]}
+
+
+def test_diff_names_new_fixed_and_unchanged():
+    old = rep(("AD203", "team-a", "fail"), ("AD206", "argo", "fail"), ("AD303", "argo", "warn"),
+              ("AD201", "argo", "pass"))
+    new = rep(("AD203", "team-a", "fail"), ("AD206", "argo", "pass"), ("AD303", "argo", "fail"),
+              ("AD201", "argo", "fail"), ("AD302", "team-b", "warn"))
+    d = diff(old, new)
+    assert sorted((r["id"], r["was"]) for r in d["new"]) == [("AD201", "pass"), ("AD302", None), ("AD303", "warn")]
+    assert [(r["id"], r["now"]) for r in d["fixed"]] == [("AD206", "pass")]
+    assert [r["id"] for r in d["unchanged"]] == ["AD203"]
+
+
+def test_events_only_for_changes():
+    old = rep(("AD203", "team-a", "fail"), ("AD206", "argo", "fail"))
+    new = rep(("AD203", "team-a", "fail"), ("AD206", "argo", "pass"), ("AD201", "argo", "pass"))
+    assert [(r["id"], r["status"]) for r in changed(old, new)] == [("AD206", "pass")]
+    assert [r["id"] for r in changed(None, new)] == ["AD203"]
+
+
+def test_sink_urls():
+    assert str(parse_sink("configmap://argodoctor/report")) == "configmap://argodoctor/report"
+    assert parse_sink("s3://bucket/a/b").prefix == "a/b"
+    for bad in ("ftp://x", "configmap://only-ns", "s3://"):
+        with pytest.raises(UserError):
+            parse_sink(bad)
