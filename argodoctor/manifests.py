@@ -61,6 +61,42 @@ def load_manifests(text: str) -> list[dict[str, Any]]:
     return docs
 
 
+def modernize(docs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rewrites manifest objects in APIs that Kubernetes no longer serves (v2.12's CRDs are
+    apiextensions.k8s.io/v1beta1, removed in Kubernetes 1.22) into their current form.
+    Returns (objects, a note per rewrite)."""
+    out, notes = [], []
+    for doc in docs:
+        if doc.get("kind") == "CustomResourceDefinition" and doc.get("apiVersion") == "apiextensions.k8s.io/v1beta1":
+            doc = _crd_v1(doc)
+            notes.append(f"CustomResourceDefinition {doc['metadata']['name']}: apiextensions.k8s.io/v1beta1 "
+                         "(removed in Kubernetes 1.22) rewritten as v1")
+        out.append(doc)
+    return out, notes
+
+
+def _crd_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    spec = dict(doc.get("spec") or {})
+    schema = (spec.pop("validation", None) or {}).get("openAPIV3Schema") or {
+        "type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    subresources = spec.pop("subresources", None)
+    columns = [{("jsonPath" if k == "JSONPath" else k): v for k, v in c.items()}
+               for c in spec.pop("additionalPrinterColumns", None) or []]
+    names = [v.get("name") for v in spec.get("versions") or []] or [spec.get("version")]
+    spec.pop("version", None)
+    spec.pop("preserveUnknownFields", None)
+    versions = []
+    for i, name in enumerate(names):
+        v: dict[str, Any] = {"name": name, "served": True, "storage": i == 0, "schema": {"openAPIV3Schema": schema}}
+        if subresources:
+            v["subresources"] = subresources
+        if columns:
+            v["additionalPrinterColumns"] = columns
+        versions.append(v)
+    spec["versions"] = versions
+    return dict(doc, apiVersion="apiextensions.k8s.io/v1", spec=spec)
+
+
 def wait_established(kube: Kube, names: Iterable[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     for name in names:
@@ -78,6 +114,7 @@ def apply_manifests(kube: Kube, docs: list[dict[str, Any]], namespace: str | Non
     """Applies docs by server-side apply: Namespaces and CRDs first (waiting until Established),
     then the rest. Namespaced objects without a namespace go to `namespace`. Returns what it applied."""
     disco = Discovery(kube)
+    docs, _notes = modernize(docs)
     first = [d for d in docs if d["kind"] in ("Namespace", "CustomResourceDefinition")]
     rest = [d for d in docs if d not in first]
     applied = []

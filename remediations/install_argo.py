@@ -12,7 +12,7 @@ from argodoctor.cluster import KINDS
 from argodoctor.context import Context
 from argodoctor.errors import UserError
 from argodoctor.fixer import get_live
-from argodoctor.manifests import load_manifests, wait_established
+from argodoctor.manifests import load_manifests, modernize, wait_established
 from argodoctor.model import Action, Plan, Remediation
 
 FLAVOURS = {False: "cluster-install", True: "namespace-install"}
@@ -55,6 +55,7 @@ class InstallArgo(Remediation):
         if ctx.controller.deployment is not None and not missing_crds:
             return plan  # installed; AD102 says whether it runs
         docs, source = read_manifests(ctx, version)
+        docs, plan.notes = modernize(docs)
         ns = ctx.options.controller_namespace or argo.DEFAULT_CONTROLLER_NAMESPACE
         if view.get("Namespace", None, ns) is None:
             plan.actions.append(Action({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None,

@@ -6,6 +6,7 @@ docs/html-report.png for the README).
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websocket  # websocket-client, installed with kubernetes
 
 from argodoctor.formats import render
 from argodoctor.model import Result, Status
@@ -52,6 +54,7 @@ class Page:
     def send(self, method: str, **params: Any) -> dict[str, Any]:
         self.next_id += 1
         mid = self.next_id
+        self.ws.settimeout(30)
         self.ws.send(json.dumps({"id": mid, "sessionId": self.session, "method": method, "params": params}))
         while True:
             msg = self._read()
@@ -71,9 +74,8 @@ class Page:
             self.ws.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 self._read()
-            except Exception as e:  # websocket timeout: loop checks the deadline
-                if "timed out" not in str(e).lower():
-                    raise
+            except websocket.WebSocketTimeoutException:
+                pass  # the loop checks the deadline
         raise TimeoutError(f"no {method} within {timeout}s")
 
     def pump(self, seconds: float) -> None:
@@ -119,8 +121,6 @@ def browser(tmp_path_factory):
         if IN_CI:
             pytest.fail(reason)
         pytest.skip(reason)
-    import websocket  # websocket-client, installed with kubernetes
-
     profile = Path(tempfile.mkdtemp(prefix="argodoctor-chromium-"))
     log = (tmp_path_factory.mktemp("chromium") / "chromium.log").open("wb")
     proc = subprocess.Popen([exe, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
@@ -255,8 +255,6 @@ def test_html_report_in_chromium(browser, tmp_path):
                  deviceScaleFactor=1, mobile=False)
     browser.pump(0.2)
     shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
-    import base64
-
     png = base64.b64decode(shot)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
