@@ -21,6 +21,8 @@ from .kube import Kube
 from .report import Report, from_dict, print_table, to_json
 from .runner import run_checks
 
+DIFF_LINES = 40  # per object, in plans, unless --full-diff
+
 EPILOG_CHECK = """\
 exit codes: 0 nothing failed, 1 a check failed or could not run (or warned,
 with --fail-on warn), 2 usage, connection or configuration error.
@@ -117,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("ids", nargs="*", metavar="ID", help="remediation ids (or check ids, for their remediation)")
     f.add_argument("--all", action="store_true", help="every remediation, in the catalog's order")
     f.add_argument("--dry-run", action="store_true", help="show the plan as a diff and write nothing")
+    f.add_argument("--full-diff", action="store_true",
+                   help=f"show every line of each object's diff (default: the first {DIFF_LINES})")
     f.add_argument("-y", "--yes", action="store_true", help="apply without asking")
     f.add_argument("--allow-destructive", action="store_true",
                    help="allow remediations that delete or narrow what exists (replace-broad-binding); "
@@ -430,7 +434,8 @@ class PlanWriter:
                 out.print(f"  note: {note}", markup=False)
             return False
         out.print(f"[bold]{title}[/]: {len(plan.actions)} change(s)")
-        out.print(render_plan(plan), markup=False, highlight=False)
+        full = getattr(self.args, "full_diff", False)
+        out.print(render_plan(plan, None if full else DIFF_LINES), markup=False, highlight=False)
         if self.args.dry_run:
             return False
         if not self.args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {title}?"):
@@ -470,6 +475,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
     ctx = _context(args, LiveView(kube))
     out = Console(highlight=False)
     writer = PlanWriter(kube, args, out)
+    if args.dry_run and len(rems) > 1:
+        out.print("dry run: each remediation is planned against the cluster as it is now; once earlier ones "
+                  "have applied, later ones may find more to do", markup=False)
     targeted: list[str] = []
     for rem_cls in rems:
         rem = rem_cls()

@@ -77,29 +77,48 @@ def is_subset(desired: Any, actual: Any) -> bool:
     return desired == actual
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (configmap values) as `|` blocks, so diffs read line by line."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str)
+
+
 def _yaml(obj: dict[str, Any] | None) -> list[str]:
     if obj is None:
         return []
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).splitlines(keepends=True)
+    return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True).splitlines(keepends=True)
 
 
-def render_diff(action: Action) -> str:
+def render_diff(action: Action, max_lines: int | None = None) -> str:
+    """The action as a unified diff (secret values redacted); diffs longer than max_lines are cut."""
     if action.perform is not None:
         return f"+ {action.kind} {action.name}\n"
+    if action.brief and max_lines is not None:
+        return f"+ ({len(_yaml(action.desired))} lines of YAML; --full-diff shows them)\n"
     before = redact(clean(action.before))
     after = None if action.delete else redact(clean(merged(action.before, action.desired)))
     where = f"{action.namespace}/" if action.namespace else ""
     label = f"{action.kind} {where}{action.name}"
-    lines = difflib.unified_diff(_yaml(before), _yaml(after),
-                                 fromfile=f"{label} (live)" if before else "/dev/null",
-                                 tofile=f"{label} (planned)" if after else "/dev/null", n=3)
+    lines = list(difflib.unified_diff(_yaml(before), _yaml(after),
+                                      fromfile=f"{label} (live)" if before else "/dev/null",
+                                      tofile=f"{label} (planned)" if after else "/dev/null", n=3))
+    if max_lines is not None and len(lines) > max_lines:
+        cut = len(lines) - max_lines
+        lines = lines[:max_lines] + [f"... {cut} more line(s) (--full-diff shows them)\n"]
     return "".join(lines)
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(plan: Plan, max_lines: int | None = None) -> str:
     out = []
     for a in plan.actions:
-        out.append(f"# {a.describe()}\n{render_diff(a)}")
+        out.append(f"# {a.describe()}\n{render_diff(a, max_lines)}")
     for note in plan.notes:
         out.append(f"# note: {note}\n")
     return "\n".join(out)

@@ -119,6 +119,8 @@ class Action:
     delete: bool = False
     # Called with the Kube client after the write (e.g. wait until a CRD is Established).
     wait: Any = None
+    # Show only a one-line summary in plans (e.g. objects of an official install manifest).
+    brief: bool = False
     # Fields to remove, as paths (("data", "containerRuntimeExecutor"),): sent as a merge patch of
     # nulls, which removes them whoever set them (server-side apply would keep other managers' fields).
     remove: list[tuple[str, ...]] = dataclasses.field(default_factory=list)

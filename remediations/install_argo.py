@@ -73,7 +73,7 @@ class InstallArgo(Remediation):
             if obj["kind"] == "CustomResourceDefinition":
                 def wait(kube, name=meta["name"]):
                     wait_established(kube, [name])
-            plan.actions.append(Action(obj, None, f"Argo {version} from {source}", wait=wait))
+            plan.actions.append(Action(obj, None, f"Argo {version} from {source}", wait=wait, brief=True))
         return plan
 
 
