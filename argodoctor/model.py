@@ -68,6 +68,17 @@ class Check:
     def run(self, ctx: Context) -> Iterable[Result]:
         raise NotImplementedError
 
+    def split_blocked(self, ctx: Context, namespaces: Iterable[str]) -> tuple[list[Result], list[str]]:
+        """(a skip for each namespace a failed required check blocks, the namespaces left to check)."""
+        skips, open_ = [], []
+        for ns in namespaces:
+            reason = ctx.blocked(self.requires, ns)
+            if reason:
+                skips.append(self.skipped(reason, namespace=ns))
+            else:
+                open_.append(ns)
+        return skips, open_
+
     # Helpers so check bodies stay short.
     def result(self, status: Status, message: str, *, namespace: str | None = None,
                object: str | None = None, remediation: Any = ...) -> Result:

@@ -81,24 +81,25 @@ BAD = ("fail", "error", "warn")
 _RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 2}
 
 
-def _group_of(check_id: str) -> str:
+def _groups() -> dict[str, str]:
+    """check id -> group, from the registered plugins (a report may name checks no longer installed)."""
     try:
         from .registry import all_checks
 
-        groups = {c.id: c.group for c in all_checks()}
+        return {c.id: c.group for c in all_checks()}
     except Exception:
-        groups = {}
-    return groups.get(check_id, "other")
+        return {}
 
 
 def from_dict(doc: dict[str, Any]) -> Report:
     """A Report from its JSON form (for `report show`)."""
+    groups = _groups()
     results = []
     for r in doc.get("results", []):
         results.append(Result(id=r["id"], slug=r.get("slug", ""), status=Status(r["status"]),
                               message=r.get("message", ""), severity=r.get("severity", "error"),
                               namespace=r.get("namespace"), object=r.get("object"),
-                              remediation=r.get("remediation"), group=_group_of(r["id"])))
+                              remediation=r.get("remediation"), group=groups.get(r["id"], "other")))
     return Report(doc.get("cluster", ""), doc.get("argo_version"), doc.get("started", ""),
                   float(doc.get("duration_s") or 0), results)
 

@@ -63,11 +63,9 @@ class RepositoryValid(Check):
     reads = WORKFLOW_READS
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        for ns in ctx.workflow_namespaces:
-            blocked = ctx.blocked(self.requires, ns)
-            if blocked:
-                yield self.skipped(blocked, namespace=ns)
-                continue
+        skips, namespaces = self.split_blocked(ctx, ctx.workflow_namespaces)
+        yield from skips
+        for ns in namespaces:
             for repo in ctx.repositories(ns):
                 problems = argo.repository_problems(repo)
                 where = _where(repo)
@@ -96,11 +94,9 @@ class SecretResolves(Check):
         holders: dict[str, list[str]] = {}
         for s in secrets:
             holders.setdefault(s["metadata"]["name"], []).append(s["metadata"].get("namespace", ""))
-        for ns in ctx.workflow_namespaces:
-            blocked = ctx.blocked(self.requires, ns)
-            if blocked:
-                yield self.skipped(blocked, namespace=ns)
-                continue
+        skips, namespaces = self.split_blocked(ctx, ctx.workflow_namespaces)
+        yield from skips
+        for ns in namespaces:
             for repo in ctx.repositories(ns):
                 if repo.spec is None:
                     continue  # unreadable repository: AD202's finding

@@ -28,15 +28,6 @@ def docker_users(ctx: Context, executors: argo.Executors) -> list[str]:
     return found
 
 
-def _not_applicable(ctx: Context, check: Check) -> Result | None:
-    c = ctx.controller
-    if ctx.version is None:
-        return check.skipped("no workflow-controller version found (see AD102)", namespace=c.namespace)
-    if ctx.version.at_least(3, 4):
-        return check.passed(f"Argo {ctx.version} runs emissary, the only executor from v3.4", namespace=c.namespace)
-    return None
-
-
 class ExecutorRuntimeCompatible(Check):
     id = "AD401"
     slug = "executor-runtime-compatible"
@@ -47,12 +38,11 @@ class ExecutorRuntimeCompatible(Check):
 
     def run(self, ctx: Context) -> Iterable[Result]:
         c = ctx.controller
-        if ctx.version is not None and ctx.version.at_least(3, 4):
-            yield self.skipped(f"Argo {ctx.version} runs emissary only; no runtime dependency", namespace=c.namespace)
+        if ctx.version is None:
+            yield self.skipped("no workflow-controller version found (see AD102)", namespace=c.namespace)
             return
-        na = _not_applicable(ctx, self)
-        if na:
-            yield na
+        if ctx.version.at_least(3, 4):
+            yield self.skipped(f"Argo {ctx.version} runs emissary only; no runtime dependency", namespace=c.namespace)
             return
         ex = argo.executors_in_effect(ctx.version, ctx.config, c)
         nodes = ctx.view.list("Node")
@@ -123,11 +113,13 @@ class ExecutorPrivileged(Check):
     reads = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        na = _not_applicable(ctx, self)
-        if na:
-            yield na
-            return
         c = ctx.controller
+        if ctx.version is None:
+            yield self.skipped("no workflow-controller version found (see AD102)", namespace=c.namespace)
+            return
+        if ctx.version.at_least(3, 4):
+            yield self.passed(f"Argo {ctx.version} runs emissary, the only executor from v3.4", namespace=c.namespace)
+            return
         ex = argo.executors_in_effect(ctx.version, ctx.config, c)
         if ex.default == "docker":
             yield self.warned(f"the docker executor is in effect ({ex.source}): every workflow pod mounts the "

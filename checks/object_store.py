@@ -26,11 +26,9 @@ class _S3Check(Check):
     reads = (*WORKFLOW_READS, "Secret", "Service", "Endpoints", "Namespace")
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        for ns in ctx.workflow_namespaces:
-            blocked = ctx.blocked(self.requires, ns)
-            if blocked:
-                yield self.skipped(blocked, namespace=ns)
-                continue
+        skips, namespaces = self.split_blocked(ctx, ctx.workflow_namespaces)
+        yield from skips
+        for ns in namespaces:
             for repo, settings in s3_repositories(ctx, ns):
                 try:
                     p = probe(ctx, ns, repo, settings)

@@ -90,8 +90,9 @@ class ServiceAccountOverprivileged(Check):
         ev = evaluator(ctx)
         for ns, name in _identities(ctx):
             obj = f"ServiceAccount/{name}"
-            if ctx.blocked(self.requires, ns):
-                yield self.skipped(ctx.blocked(self.requires, ns), namespace=ns, object=obj)
+            blocked = ctx.blocked(self.requires, ns)
+            if blocked:
+                yield self.skipped(blocked, namespace=ns, object=obj)
                 continue
             broad = broad_bindings(ev, ns, name)
             if not broad:
