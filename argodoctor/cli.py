@@ -129,9 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where before-images go (default: $XDG_STATE_HOME/argodoctor/backups)")
     _add_cluster_flags(f, snapshot=False)
     i = f.add_argument_group("install-argo")
-    i.add_argument("--manifests", metavar="FILE|DIR",
-                   help="install manifests to apply (a file, or a directory holding cluster-install.yaml / "
-                        "namespace-install.yaml), for air-gapped clusters (default: download the release's)")
+    i.add_argument("--manifests", metavar="FILE|DIR|URL",
+                   help="install manifests to apply: a file, a directory holding cluster-install.yaml / "
+                        "namespace-install.yaml (air-gapped clusters), or a URL (default: the release's "
+                        "install.yaml on GitHub)")
     i.add_argument("--install-version", metavar="VERSION",
                    help="Argo version to install when none is installed (default: v3.7.18)")
     i.add_argument("--namespaced-install", action="store_true",

@@ -19,10 +19,10 @@ FLAVOURS = {False: "cluster-install", True: "namespace-install"}
 
 
 def read_manifests(ctx: Context, version: str) -> tuple[list[dict[str, Any]], str]:
-    """(objects, where they came from)."""
+    """(objects, where they came from): --manifests FILE, DIR or URL, else the release's URL."""
     flavour = FLAVOURS[ctx.options.namespaced]
     src = ctx.options.manifests
-    if src:
+    if src and not src.startswith(("https://", "http://")):
         path = src
         if os.path.isdir(src):
             candidates = [os.path.join(src, f"{flavour}.yaml"), os.path.join(src, "install.yaml")]
@@ -32,8 +32,8 @@ def read_manifests(ctx: Context, version: str) -> tuple[list[dict[str, Any]], st
                 return load_manifests(f.read()), path
         except OSError as e:
             raise UserError(f"cannot read manifests {path}: {e.strerror or e}") from None
-    url = argo.RELEASE_URL.format(version=version, flavour="namespace-install" if ctx.options.namespaced
-                                  else "install")
+    url = src or argo.RELEASE_URL.format(version=version, flavour="namespace-install" if ctx.options.namespaced
+                                         else "install")
     try:
         with urllib.request.urlopen(url, timeout=30) as resp:
             return load_manifests(resp.read().decode()), url

@@ -161,3 +161,40 @@ def test_ad103_and_rewrite_controller_config():
     assert RewriteControllerConfig().plan(context(controller("v3.3.10"), cm)).actions == []
     missing = run_checks(select_checks(["AD103"]), context(controller("v3.7.18")))
     assert missing[0].status == "fail" and missing[0].remediation == "install-argo"
+
+
+def test_install_argo_reads_manifests_from_a_file_a_dir_or_a_url(tmp_path):
+    import http.server
+    import threading
+    from functools import partial
+
+    import pytest
+    from argodoctor.remediations.install_argo import read_manifests
+
+    from argodoctor.context import Options
+    from argodoctor.errors import UserError
+
+    from ..conftest import manifests
+
+    src = manifests("v3.3.10")
+    ctx = context()
+    for given in (str(src), str(src.parent)):
+        ctx.options = Options(manifests=given)
+        docs, where = read_manifests(ctx, "v3.3.10")
+        assert len(docs) == 24 and where.endswith("cluster-install.yaml")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(src.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/cluster-install.yaml"
+        ctx.options = Options(manifests=url)
+        docs, where = read_manifests(ctx, "v3.3.10")
+        assert len(docs) == 24 and where == url
+        ctx.options = Options(manifests=url.replace("cluster-install", "missing"))
+        with pytest.raises(UserError, match="cannot download"):
+            read_manifests(ctx, "v3.3.10")
+    finally:
+        server.shutdown()
+    ctx.options = Options(manifests=str(tmp_path / "nope.yaml"))
+    with pytest.raises(UserError, match="cannot read manifests"):
+        read_manifests(ctx, "v3.3.10")
