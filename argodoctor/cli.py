@@ -549,8 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:  # argodoctor's own loggers only: the kubernetes client logs response bodies (secrets)
+        logging.getLogger("argodoctor").setLevel(logging.DEBUG)
     try:
         return COMMANDS[args.command](args)
     except UserError as e:

@@ -7,6 +7,7 @@ model classes are slow at scale). Every request has a (connect, read) timeout.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import Counter
@@ -16,6 +17,8 @@ from typing import Any
 import urllib3
 
 from .errors import KubeError, UserError
+
+log = logging.getLogger(__name__)
 
 APPLY_PATCH = "application/apply-patch+yaml"
 FIELD_MANAGER = "argodoctor"
@@ -63,6 +66,7 @@ class Kube:
             header_params=headers, body=body, auth_settings=["BearerToken"])
         with self._lock:
             self.requests[method] += 1
+        log.debug("%s %s", method, path)  # never bodies: they may hold secret values
         try:
             resp = self.api.call_api(method, url, header_params=headers, body=body,
                                      _request_timeout=self.timeout)
