@@ -549,9 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    if args.verbose:  # argodoctor's own loggers only: the kubernetes client logs response bodies (secrets)
-        logging.getLogger("argodoctor").setLevel(logging.DEBUG)
+    # argodoctor's own loggers only: the kubernetes client logs response bodies (secret values).
+    logger = logging.getLogger("argodoctor")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.handlers = [handler]
+    logger.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    logger.propagate = False
     try:
         return COMMANDS[args.command](args)
     except UserError as e:

@@ -90,8 +90,9 @@ def test_seed_setup_copy_artifact_secret(seed, control_plane, admin_kubeconfig, 
     before = {o["metadata"]["name"]: o["metadata"]["resourceVersion"]
               for ns in ("argo", "team-a") for o in seed.request("GET", f"/api/v1/namespaces/{ns}/secrets")["items"]}
     mark = control_plane.audit_mark()
-    code, out, err = cli("fix", "copy-artifact-secret", "--yes", "--kubeconfig", kc, "--backup-dir", tmp_path)
+    code, out, err = cli("-v", "fix", "copy-artifact-secret", "--yes", "--kubeconfig", kc, "--backup-dir", tmp_path)
     assert code == 0, out + err
+    assert "DEBUG argodoctor.kube: GET /api/v1/namespaces/argo/secrets/minio" in err  # -v logs requests, not bodies
     # Exactly one write: the copy. Nothing else changed.
     assert writes(control_plane.audit_events(mark)) == ["patch secrets team-a/minio"]
     src = seed.request("GET", "/api/v1/namespaces/argo/secrets/minio")
