@@ -317,7 +317,10 @@ class PortForward:
         from kubernetes import client
         from kubernetes.stream import portforward
 
-        core = client.CoreV1Api(self.kube.api)
+        # An ApiClient of this relay's own: kubernetes.stream.portforward swaps the call_api of the client it
+        # is given while it connects, which on the shared one would hijack other threads' requests (and,
+        # when two relays interleave, leave it swapped for good).
+        core = client.CoreV1Api(client.ApiClient(self.kube.api.configuration))
         while True:
             try:
                 local, _ = self.listener.accept()
@@ -345,7 +348,13 @@ def _pipe(src: Any, dst: Any) -> None:
     except OSError:
         pass
     finally:
+        # shutdown before close: the other direction's thread may be blocked in recv on one of these
+        # sockets, and a bare close() neither wakes it nor sends the FIN (the peer would wait forever)
         for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 s.close()
             except OSError:

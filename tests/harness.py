@@ -104,6 +104,7 @@ class ControlPlane:
         self.url = f"https://127.0.0.1:{self.port}"
         self.procs: list[Process] = []
         self._kubeconfigs: dict[tuple[str, tuple[str, ...]], Path] = {}
+        self.apiserver_args: list[str] = []  # extra kube-apiserver flags (FullControlPlane: its kubelet client)
 
     # ---- certificates
     def _make_pki(self) -> None:
@@ -126,12 +127,7 @@ class ControlPlane:
             return self._kubeconfigs[key]
         p = self.pki
         stem = f"client-{len(self._kubeconfigs)}"
-        subj = "/CN=" + user + "".join(f"/O={g}" for g in groups)
-        (p / "client.cnf").write_text("extendedKeyUsage=clientAuth\n")
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{stem}.key", "-out", f"{stem}.csr",
-                 "-subj", subj, cwd=p)
-        _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", f"{stem}.crt", "-days", "3", "-extfile", "client.cnf", cwd=p)
+        self._client_cert(stem, user, groups)
         cfg = {
             "apiVersion": "v1", "kind": "Config", "current-context": "test",
             "clusters": [{"name": "test", "cluster": {"server": self.url,
@@ -144,6 +140,17 @@ class ControlPlane:
         path.write_text(yaml.safe_dump(cfg))
         self._kubeconfigs[key] = path
         return path
+
+    def _client_cert(self, stem: str, user: str, groups: tuple[str, ...]) -> tuple[Path, Path]:
+        """(certificate, key) of a client certificate signed by the test CA: CN = user, O = groups."""
+        p = self.pki
+        subj = "/CN=" + user + "".join(f"/O={g}" for g in groups)
+        (p / "client.cnf").write_text("extendedKeyUsage=clientAuth\n")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{stem}.key", "-out", f"{stem}.csr",
+                 "-subj", subj, cwd=p)
+        _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", f"{stem}.crt", "-days", "3", "-extfile", "client.cnf", cwd=p)
+        return p / f"{stem}.crt", p / f"{stem}.key"
 
     def service_account_kubeconfig(self, namespace: str, name: str) -> Path:
         """Acting as a ServiceAccount: its username and groups, as the authenticator would set them."""
@@ -188,6 +195,7 @@ class ControlPlane:
             "--audit-log-mode=blocking",
             f"--cert-dir={self.dir / 'certs'}",
             "--enable-priority-and-fairness=false",
+            *self.apiserver_args,
             "--v=0"], self.dir)
         api.start()
         self.procs.append(api)
@@ -231,18 +239,52 @@ class FullControlPlane(ControlPlane):
     kwok manages only the Nodes annotated kwok.x-k8s.io/node=fake (add_node makes them): it
     marks them Ready, renews their Leases, and makes the pods scheduled onto them Running
     and Ready. Its Stages are kwok's own defaults (kwok-stages.yaml, written by build.sh).
+
+    kwok also serves the kubelet API of every fake node (HTTPS, a serving certificate of the
+    test CA for IP 127.0.0.1) on kubelet_port, and the nodes advertise it (InternalIP 127.0.0.1,
+    status.daemonEndpoints.kubeletEndpoint.Port = kubelet_port); kube-apiserver calls it with a
+    client certificate of its own and verifies it against the test CA. So the pods/portforward
+    subresource really goes apiserver -> "kubelet" -> target: forward_pod_port says where kwok
+    relays a pod's port to (kwok's ClusterPortForward). Without a forward, nothing changes for
+    tests that never call the kubelet API. (The loopback node address works for pods/portforward;
+    nodes/proxy refuses it: 400 "address not allowed".)
     """
+
+    node_ip = "127.0.0.1"  # every fake node's InternalIP: where kwok's kubelet API listens
 
     def __init__(self, bin_dir: Path, workdir: Path):
         super().__init__(bin_dir, workdir)
         self.startup_seconds: float | None = None
         self._admin_ssl: ssl.SSLContext | None = None
+        self.kubelet_port = free_port()
+        self.port_forwards: list[dict[str, Any]] = []  # kwok ClusterPortForward documents
+        self._kwok: Process | None = None
+        p = self.pki
+        self.apiserver_args += [
+            # its identity towards the kubelets (kwok does not authenticate callers; a real kubelet
+            # would authorize this user by a SubjectAccessReview: system:masters passes any)
+            f"--kubelet-client-certificate={p / 'kubelet-client.crt'}",
+            f"--kubelet-client-key={p / 'kubelet-client.key'}",
+            # verify kwok's serving certificate (without this flag the apiserver skips verification)
+            f"--kubelet-certificate-authority={p / 'ca.crt'}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
+        ]
+
+    def _make_pki(self) -> None:
+        super()._make_pki()
+        p = self.pki
+        self._client_cert("kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",))
+        (p / "kubelet-san.cnf").write_text(f"subjectAltName=IP:{self.node_ip}\nextendedKeyUsage=serverAuth\n")
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "kubelet.key", "-out", "kubelet.csr",
+                 "-subj", "/CN=kwok-kubelet", cwd=p)
+        _openssl("x509", "-req", "-in", "kubelet.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", "kubelet.crt", "-days", "3", "-extfile", "kubelet-san.cnf", cwd=p)
 
     def start(self) -> None:
         t0 = time.monotonic()
         super().start()
         p = self.pki
-        kcm_port, sched_port, kwok_port = free_port(), free_port(), free_port()
+        kcm_port, sched_port = free_port(), free_port()
         # --use-service-account-credentials=false: every controller acts as this one identity,
         # so it needs all their permissions; system:masters is the simplest way to give them.
         kcm_kubeconfig = self.kubeconfig("system:kube-controller-manager", ("system:masters",))
@@ -263,29 +305,66 @@ class FullControlPlane(ControlPlane):
             f"--kubeconfig={sched_kubeconfig}",
             "--bind-address=127.0.0.1", f"--secure-port={sched_port}", f"--cert-dir={self.dir / 'sched-certs'}",
             "--leader-elect=false", "--v=0"], self.dir)
-        key, value = KWOK_NODE_ANNOTATION
-        kwok = Process("kwok", [
-            str(self.bin / "kwok"),
-            f"--kubeconfig={self.kubeconfig('kwok', ('system:masters',))}",
-            f"--config={self.bin / 'kwok-stages.yaml'}",
-            "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
-            "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
-            f"--server-address=127.0.0.1:{kwok_port}"],  # only for /healthz
-            # KWOK_WORKDIR: never read a ~/.kwok/kwok.yaml of the user's
-            self.dir, env={"KWOK_WORKDIR": str(self.dir / "kwok")})
-        for proc in (kcm, sched, kwok):
+        for proc in (kcm, sched):
             proc.start()
             self.procs.append(proc)
+        self._start_kwok()
         procs = [*self.procs]
         wait_for(lambda: self._healthz(f"https://127.0.0.1:{kcm_port}/healthz"), "kube-controller-manager",
                  timeout=60, procs=procs)
         wait_for(lambda: self._healthz(f"https://127.0.0.1:{sched_port}/healthz"), "kube-scheduler",
                  timeout=60, procs=procs)
-        wait_for(lambda: self._healthz(f"http://127.0.0.1:{kwok_port}/healthz"), "kwok", timeout=60, procs=procs)
+        self._wait_kwok()
         # The controllers are really running once the serviceaccount controller has made `default`.
         wait_for(lambda: self.get("/api/v1/namespaces/default/serviceaccounts/default"),
                  "the default ServiceAccount", timeout=60, procs=procs)
         self.startup_seconds = time.monotonic() - t0
+
+    # ---- kwok: fake nodes, their pods and their kubelet API
+    def _start_kwok(self) -> None:
+        key, value = KWOK_NODE_ANNOTATION
+        p = self.pki
+        configs = [self.bin / "kwok-stages.yaml"]
+        if self.port_forwards:
+            configs.append(self.dir / "kwok-port-forwards.yaml")
+            configs[-1].write_text(yaml.safe_dump_all(self.port_forwards))
+        kwok = Process("kwok", [
+            str(self.bin / "kwok"),
+            f"--kubeconfig={self.kubeconfig('kwok', ('system:masters',))}",
+            *(f"--config={c}" for c in configs),
+            "--manage-all-nodes=false", f"--manage-nodes-with-annotation-selector={key}={value}",
+            "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
+            # the kubelet API of all the fake nodes: HTTPS (and HTTP, for /healthz) on one port,
+            # which kwok's node-initialize Stage writes into each Node's status with the IP
+            f"--server-address={self.node_ip}:{self.kubelet_port}",
+            f"--node-ip={self.node_ip}", f"--node-port={self.kubelet_port}",
+            f"--tls-cert-file={p / 'kubelet.crt'}", f"--tls-private-key-file={p / 'kubelet.key'}"],
+            # KWOK_WORKDIR: never read a ~/.kwok/kwok.yaml of the user's
+            self.dir, env={"KWOK_WORKDIR": str(self.dir / "kwok")})
+        kwok.start()
+        self.procs.append(kwok)
+        self._kwok = kwok
+
+    def _wait_kwok(self) -> None:
+        wait_for(lambda: self._healthz(f"http://{self.node_ip}:{self.kubelet_port}/healthz"), "kwok", timeout=60,
+                 procs=self.procs)
+
+    def forward_pod_port(self, port: int, address: str, target_port: int, *,
+                         namespaces: tuple[str, ...] = (), names: tuple[str, ...] = ()) -> None:
+        """pods/portforward to `port` of the pods in `namespaces` (all if empty) named `names` (all if
+        empty) reaches address:target_port: a kwok ClusterPortForward. kwok reads it from its config
+        at start, so this restarts kwok (a second or so; nodes, leases and pods are kept)."""
+        selector = {k: list(v) for k, v in (("matchNamespaces", namespaces), ("matchNames", names)) if v}
+        self.port_forwards.append({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "ClusterPortForward",
+            "metadata": {"name": f"forward-{len(self.port_forwards)}"},
+            "spec": {**({"selector": selector} if selector else {}),
+                     "forwards": [{"ports": [port], "target": {"address": address, "port": target_port}}]}})
+        if self._kwok is not None:
+            self._kwok.stop()
+            self.procs.remove(self._kwok)
+            self._start_kwok()
+            self._wait_kwok()
 
     @staticmethod
     def _healthz(url: str) -> bool:
