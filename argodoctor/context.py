@@ -87,6 +87,16 @@ class Context:
             return argo.parse_controller_config(self.view.get("ConfigMap", c.namespace, c.configmap_name))
         return self.once("config", load)
 
+    @property
+    def executors(self) -> argo.Executors:
+        """The executor in effect (and those workflows may select), as the detected version decides."""
+        return self.once("executors", lambda: argo.executors_in_effect(self.version, self.config, self.controller))
+
+    @property
+    def executor_permissions(self) -> list[argo.Permission]:
+        """The rights a workflow service account needs for those executors at the detected version."""
+        return argo.executor_permissions(self.version, self.executors)
+
     def workflow_objects(self) -> dict[str, list[dict[str, Any]]]:
         return self.once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})
 

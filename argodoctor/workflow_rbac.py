@@ -17,6 +17,12 @@ def request(p: argo.Permission, namespace: str) -> Request:
     return Request(verb=p.verb, resource=p.resource, namespace=namespace, group=p.group, subresource=p.subresource)
 
 
+def missing_permissions(ctx: Context, ns: str, name: str) -> list[argo.Permission]:
+    """The executor rights (for the detected version) that ServiceAccount ns/name lacks."""
+    ev, sa = evaluator(ctx), service_account(ns, name)
+    return [p for p in ctx.executor_permissions if not ev.allows(sa, request(p, ns))]
+
+
 def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
     """(binding, why it is broad) for each binding that gives ns/name a broad role or a wildcard rule."""
     sa = service_account(ns, name)

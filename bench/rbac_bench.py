@@ -77,7 +77,7 @@ def run_naive(kubeconfig: str) -> tuple[int, float]:
     t0 = time.perf_counter()
     view = LiveView(kube)
     ctx = Context(view)
-    perms = argo.executor_permissions(ctx.version, argo.executors_in_effect(ctx.version, ctx.config, ctx.controller))
+    perms = ctx.executor_permissions
     for ns, sas in ctx.workflow_service_accounts.items():
         for sa in sas:
             for p in perms:

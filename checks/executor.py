@@ -44,7 +44,7 @@ class ExecutorRuntimeCompatible(Check):
         if ctx.version.at_least(3, 4):
             yield self.skipped(f"Argo {ctx.version} runs emissary only; no runtime dependency", namespace=c.namespace)
             return
-        ex = argo.executors_in_effect(ctx.version, ctx.config, c)
+        ex = ctx.executors
         nodes = ctx.view.list("Node")
         other = sorted((n["metadata"]["name"], (n.get("status") or {}).get("nodeInfo", {}).get(
             "containerRuntimeVersion", "unknown")) for n in nodes
@@ -120,7 +120,7 @@ class ExecutorPrivileged(Check):
         if ctx.version.at_least(3, 4):
             yield self.passed(f"Argo {ctx.version} runs emissary, the only executor from v3.4", namespace=c.namespace)
             return
-        ex = argo.executors_in_effect(ctx.version, ctx.config, c)
+        ex = ctx.executors
         if ex.default == "docker":
             yield self.warned(f"the docker executor is in effect ({ex.source}): every workflow pod mounts the "
                               "node's /var/run/docker.sock, which is root on the node", namespace=c.namespace)

@@ -9,7 +9,14 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 from argodoctor.rbac import service_account
-from argodoctor.workflow_rbac import RBAC_KINDS, broad_bindings, describe_binding, evaluator, request
+from argodoctor.workflow_rbac import (
+    RBAC_KINDS,
+    broad_bindings,
+    describe_binding,
+    evaluator,
+    missing_permissions,
+    request,
+)
 
 from .artifacts import WORKFLOW_READS
 
@@ -51,8 +58,8 @@ class ServiceAccountRBAC(Check):
     def run(self, ctx: Context) -> Iterable[Result]:
         ev = evaluator(ctx)
         version = ctx.version
-        executors = argo.executors_in_effect(version, ctx.config, ctx.controller)
-        needed = argo.executor_permissions(version, executors)
+        executors = ctx.executors
+        needed = ctx.executor_permissions
         at = f"Argo {version}" if version else "an unknown Argo version (judged as the newest)"
         what = f"{at}, executor {'/'.join(executors.all)}"
         for ns, name in _identities(ctx):
@@ -62,7 +69,7 @@ class ServiceAccountRBAC(Check):
                 yield self.skipped(blocked, namespace=ns, object=obj)
                 continue
             sa = service_account(ns, name)
-            missing = [p for p in needed if not ev.allows(sa, request(p, ns))]
+            missing = missing_permissions(ctx, ns, name)
             if not missing:
                 yield self.passed(f"{ns}/{name} may {', '.join(map(str, needed))} ({what})", namespace=ns,
                                   object=obj)

@@ -8,8 +8,7 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.fixer import is_subset
 from argodoctor.model import Action, Plan, Remediation
-from argodoctor.rbac import service_account
-from argodoctor.workflow_rbac import evaluator, request
+from argodoctor.workflow_rbac import missing_permissions
 
 ROLE = "argo-workflow-role"
 RBAC = "rbac.authorization.k8s.io"
@@ -21,8 +20,7 @@ def binding_name(sa: str) -> str:
 
 
 def cluster_role(ctx: Context) -> dict[str, Any]:
-    version = ctx.version
-    perms = argo.executor_permissions(version, argo.executors_in_effect(version, ctx.config, ctx.controller))
+    perms = ctx.executor_permissions
     return {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole",
             "metadata": {"name": ROLE, "labels": dict(MANAGED)}, "rules": argo.minimal_role_rules(perms)}
 
@@ -55,11 +53,8 @@ class GrantWorkflowRBAC(Remediation):
     fixes = ("AD302",)
 
     def plan(self, ctx: Context) -> Plan:
-        ev = evaluator(ctx)
-        perms = argo.executor_permissions(ctx.version, argo.executors_in_effect(ctx.version, ctx.config,
-                                                                                ctx.controller))
         lacking = [(ns, sa) for ns, names in sorted(ctx.workflow_service_accounts.items()) for sa in sorted(names)
-                   if not all(ev.allows(service_account(ns, sa), request(p, ns)) for p in perms)]
+                   if missing_permissions(ctx, ns, sa)]
         plan = Plan(self.id)
         if lacking:
             plan.actions = grant_actions(ctx, lacking)

@@ -29,7 +29,7 @@ class SetExecutor(Remediation):
         c, version = ctx.controller, ctx.version
         if c.deployment is None or version is None or version.at_least(3, 4):
             return plan  # nothing to choose: no controller, or emissary is the only executor
-        ex = argo.executors_in_effect(version, ctx.config, c)
+        ex = ctx.executors
         if "docker" not in ex.all:
             return plan
         target = target_executor(version)
