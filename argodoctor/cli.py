@@ -18,7 +18,7 @@ from .cronjob import DEFAULT_IMAGE
 from .errors import ApplyError, KubeError, UserError
 from .formats import FORMATS, render
 from .kube import Kube
-from .report import Report, from_dict, print_table, to_json
+from .report import Report, from_dict, print_table
 from .runner import run_checks
 
 DIFF_LINES = 40  # per object, in plans, unless --full-diff
@@ -268,7 +268,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = _run(ctx, checks, Console(stderr=True))
     report.results = exemptions.apply(report.results, config, view)
     doc = report.to_dict()
-    history = _store(ctx, args, destinations, doc)
+    history = sinks.store(ctx, destinations, doc, events=args.events, s3_secret=args.report_s3_secret)
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as f:
             _emit(report, args.output, f, history)
@@ -285,65 +285,6 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None) -> None
         stream.write(render(report, fmt, history=history))
 
 
-def _store(ctx: Context, args: argparse.Namespace, destinations: list, doc: dict) -> list | None:
-    """Writes the report to every --report-to destination and emits --events; returns the run history
-    (from the ConfigMap destination) for the HTML chart."""
-    from . import events, sinks
-
-    history = None
-    baseline = None
-    for d in destinations:
-        if d.scheme == "file":
-            with open(d.target, "w", encoding="utf-8") as f:
-                f.write(to_json(from_dict(doc)))
-        elif d.scheme == "configmap":
-            store = sinks.ConfigMapStore(ctx.view.kube, d)
-            before = store.read()
-            baseline = before["latest"] if baseline is None else baseline
-            size = store.write(doc, before)
-            history = before["history"] + [sinks.summary_of(doc)]
-            print(f"report stored in {d} ({size} bytes)", file=sys.stderr)
-        else:
-            html = render(from_dict(doc), "html", history=history)
-            keys = sinks.S3Store(_report_s3_client(ctx, args, d.target), d).write(doc, html)
-            print(f"report stored in s3://{d.target}/{keys[-1]} and {keys[0]}", file=sys.stderr)
-    if args.events:
-        changed = events.changed(baseline, doc)
-        n = events.emit(ctx.view.kube, changed, ctx.controller.namespace)
-        print(f"emitted {n} Event(s) for changed results", file=sys.stderr)
-    return history
-
-
-def _report_s3_client(ctx: Context, args: argparse.Namespace, bucket: str):
-    """An S3 client for report storage: the artifact repository's endpoint and credentials
-    (or --report-s3-secret), through the same routes as the artifact checks."""
-    import dataclasses as dc
-
-    from . import argo, s3
-
-    home = ctx.controller.namespace
-    repo = next((r for r in ctx.repositories(home) if r.used_by == "default"), None)
-    settings = argo.s3_settings(repo.spec if repo else None)
-    if settings is None and not args.s3_endpoint:
-        raise UserError("s3:// reports need an S3 artifact repository to take the endpoint from, or --s3-endpoint")
-    settings = dc.replace(settings or argo.s3_settings({"s3": {"insecure": True}}), bucket=bucket)
-    secret_ns = home
-    if getattr(args, "report_s3_secret", None):
-        secret_ns, _, name = args.report_s3_secret.partition("/")
-        if not name:
-            raise UserError("--report-s3-secret takes NAMESPACE/NAME")
-        settings = dc.replace(settings, access_key=argo.SecretRef("accesskey", name, "accesskey"),
-                              secret_key=argo.SecretRef("secretkey", name, "secretkey"))
-    def no_port_forward(*_a: object) -> int:
-        raise s3.NoRoute("s3:// reports from outside the cluster to an in-cluster store need --s3-endpoint")
-
-    probe = s3.Probe(settings, s3.choose_target(settings, home, view=ctx.view, namespaces=set(),
-                                                override=args.s3_endpoint, port_forward=no_port_forward),
-                     s3.read_credentials(ctx.view.kube, secret_ns, settings), None,
-                     args.s3_connect_timeout, args.s3_read_timeout)
-    return probe.client()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from . import sinks
     from .report import diff, print_diff
@@ -355,8 +296,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _kube(args)
 
     def s3_client(bucket: str):
-        ctx = _context(args, LiveView(kube()))
-        return _report_s3_client(ctx, args, bucket)
+        from .s3 import bucket_client
+
+        return bucket_client(_context(args, LiveView(kube())), bucket)
 
     if args.report_command == "show":
         doc, _ = sinks.read_report(args.source, kube, s3_client)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 from . import argo
 from .argo import S3Settings
+from .errors import UserError
 
 PROBE_PREFIX = "argodoctor-probe/"
 AUTH_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",
@@ -393,18 +394,41 @@ def s3_repositories(ctx: Context, ns: str) -> Iterator[tuple[argo.Repository, ar
             yield repo, settings
 
 
+def _probe(ctx: Context, ns: str, s: argo.S3Settings, secret_ns: str | None = None) -> Probe:
+    """A probe of settings s as a workflow pod in ns sees them; keys read from secret_ns (default ns)."""
+    kube = ctx.view.kube
+    namespaces = {n["metadata"]["name"] for n in ctx.view.list("Namespace")} | set(ctx.workflow_namespaces)
+
+    def port_forward(pod_ns: str, pod: str, port: int) -> int:
+        return ctx.once(f"port-forward:{pod_ns}/{pod}:{port}",
+                        lambda: PortForward(kube, pod_ns, pod, port)).port
+    target = choose_target(s, ns, view=ctx.view, namespaces=namespaces,
+                           override=ctx.options.s3_endpoint, port_forward=port_forward)
+    creds = None if s.use_sdk_creds else (lambda: read_credentials(kube, secret_ns or ns, s))
+    ca = read_ca(kube, secret_ns or ns, s) if target.secure else None
+    return Probe(s, target, creds, ca, ctx.options.s3_connect_timeout, ctx.options.s3_read_timeout)
+
+
 def probe(ctx: Context, ns: str, repo: argo.Repository, s: argo.S3Settings) -> Probe:
     """The S3 probe of one namespace's repository, built once per run (raises NoRoute)."""
-    def build() -> Probe:
-        kube = ctx.view.kube
-        namespaces = {n["metadata"]["name"] for n in ctx.view.list("Namespace")} | set(ctx.workflow_namespaces)
+    return ctx.once(f"s3-probe:{ns}:{repo.source}:{repo.used_by}", lambda: _probe(ctx, ns, s))
 
-        def port_forward(pod_ns: str, pod: str, port: int) -> int:
-            return ctx.once(f"port-forward:{pod_ns}/{pod}:{port}",
-                            lambda: PortForward(kube, pod_ns, pod, port)).port
-        target = choose_target(s, ns, view=ctx.view, namespaces=namespaces,
-                               override=ctx.options.s3_endpoint, port_forward=port_forward)
-        creds = None if s.use_sdk_creds else (lambda: read_credentials(kube, ns, s))
-        ca = read_ca(kube, ns, s) if target.secure else None
-        return Probe(s, target, creds, ca, ctx.options.s3_connect_timeout, ctx.options.s3_read_timeout)
-    return ctx.once(f"s3-probe:{ns}:{repo.source}:{repo.used_by}", build)
+
+def bucket_client(ctx: Context, bucket: str, secret: str | None = None) -> Any:
+    """A minio client for `bucket` at the controller namespace's artifact repository endpoint (or
+    --s3-endpoint), with the repository's keys or those of `secret` (NAMESPACE/NAME holding
+    accesskey and secretkey); for reports stored in S3."""
+    home = ctx.controller.namespace
+    repo = next((r for r in ctx.repositories(home) if r.used_by == "default"), None)
+    settings = argo.s3_settings(repo.spec if repo else None)
+    if settings is None and not ctx.options.s3_endpoint:
+        raise UserError("s3:// reports need an S3 artifact repository to take the endpoint from, or --s3-endpoint")
+    settings = dataclasses.replace(settings or argo.s3_settings({"s3": {"insecure": True}}), bucket=bucket)
+    secret_ns = home
+    if secret:
+        secret_ns, _, name = secret.partition("/")
+        if not name:
+            raise UserError("--report-s3-secret takes NAMESPACE/NAME")
+        settings = dataclasses.replace(settings, access_key=argo.SecretRef("accesskey", name, "accesskey"),
+                                       secret_key=argo.SecretRef("secretkey", name, "secretkey"))
+    return _probe(ctx, home, settings, secret_ns).client()

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import os
+import sys
 import urllib.parse
 from typing import Any
 
@@ -164,3 +165,37 @@ def read_report(src: str, kube_factory: Any = None, s3_factory: Any = None) -> t
         return stored["latest"], stored
     key = urllib.parse.unquote(sink.prefix or "latest.json")
     return S3Store(s3_factory(sink.target), sink).read(key), None
+
+
+def store(ctx: Any, destinations: list[Sink], doc: dict[str, Any], *, events: bool = False,
+          s3_secret: str | None = None) -> list[dict[str, Any]] | None:
+    """Writes the report to every destination and, with events, emits an Event per changed result
+    (against the ConfigMap destination's previous report). Returns the ConfigMap's run history
+    (for the HTML chart), or None without one."""
+    from . import events as k8s_events
+    from .formats import render
+    from .report import from_dict, to_json
+    from .s3 import bucket_client
+
+    history = None
+    baseline = None
+    for d in destinations:
+        if d.scheme == "file":
+            with open(d.target, "w", encoding="utf-8") as f:
+                f.write(to_json(from_dict(doc)))
+        elif d.scheme == "configmap":
+            cm = ConfigMapStore(ctx.view.kube, d)
+            before = cm.read()
+            baseline = before["latest"] if baseline is None else baseline
+            size = cm.write(doc, before)
+            history = before["history"] + [summary_of(doc)]
+            print(f"report stored in {d} ({size} bytes)", file=sys.stderr)
+        else:
+            html = render(from_dict(doc), "html", history=history)
+            keys = S3Store(bucket_client(ctx, d.target, s3_secret), d).write(doc, html)
+            print(f"report stored in s3://{d.target}/{keys[-1]} and {keys[0]}", file=sys.stderr)
+    if events:
+        changed = k8s_events.changed(baseline, doc)
+        n = k8s_events.emit(ctx.view.kube, changed, ctx.controller.namespace)
+        print(f"emitted {n} Event(s) for changed results", file=sys.stderr)
+    return history
