@@ -48,7 +48,8 @@ examples:
 """
 
 
-def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True) -> None:
+def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: bool = True) -> None:
+    """Connection flags; with argo, also the Argo and object-store flags that checks and fixes use."""
     g = p.add_argument_group("cluster")
     g.add_argument("--kubeconfig", metavar="FILE",
                    help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster config)")
@@ -59,6 +60,8 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True) -> Non
                             "(live-only checks report skip)")
     g.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="read timeout of each API request (default 30; connecting times out after 5)")
+    if not argo:
+        return
     a = p.add_argument_group("argo")
     a.add_argument("-n", "--namespace", dest="namespaces", action="append", default=[], metavar="NS",
                    help="also treat NS as a workflow namespace (repeatable)")
@@ -202,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
             x.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
             x.add_argument("-y", "--yes", action="store_true", help="write without asking")
             x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
-            _add_cluster_flags(x, snapshot=False)
+            _add_cluster_flags(x, snapshot=False, argo=False)
 
     sub.add_parser("role", help="print the ClusterRole argodoctor needs to read a cluster",
                    description="Print a ClusterRole (YAML) granting get/list/watch on every kind the "
