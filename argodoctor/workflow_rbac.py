@@ -9,6 +9,11 @@ from .rbac import Evaluator, Request, service_account
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 
+def identities(ctx: Context) -> list[tuple[str, str]]:
+    """Every (namespace, service account) workflows run as, in a stable order."""
+    return [(ns, name) for ns, names in sorted(ctx.workflow_service_accounts.items()) for name in sorted(names)]
+
+
 def evaluator(ctx: Context) -> Evaluator:
     return ctx.once("rbac-evaluator", lambda: Evaluator(*(ctx.view.list(k) for k in RBAC_KINDS)))
 

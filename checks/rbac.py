@@ -14,17 +14,12 @@ from argodoctor.workflow_rbac import (
     broad_bindings,
     describe_binding,
     evaluator,
+    identities,
     missing_permissions,
     request,
 )
 
 from .artifacts import WORKFLOW_READS
-
-
-def _identities(ctx: Context) -> Iterable[tuple[str, str]]:
-    for ns, names in sorted(ctx.workflow_service_accounts.items()):
-        for name in sorted(names):
-            yield ns, name
 
 
 class ServiceAccountExists(Check):
@@ -37,7 +32,7 @@ class ServiceAccountExists(Check):
     reads = (*WORKFLOW_READS, "ServiceAccount")
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        for ns, name in _identities(ctx):
+        for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
             if ctx.view.get("ServiceAccount", ns, name) is None:
                 yield self.failed(f"ServiceAccount {ns}/{name} does not exist; workflows that run as it fail with "
@@ -62,7 +57,7 @@ class ServiceAccountRBAC(Check):
         needed = ctx.executor_permissions
         at = f"Argo {version}" if version else "an unknown Argo version (judged as the newest)"
         what = f"{at}, executor {'/'.join(executors.all)}"
-        for ns, name in _identities(ctx):
+        for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
             blocked = ctx.blocked(self.requires, ns)
             if blocked:
@@ -95,7 +90,7 @@ class ServiceAccountOverprivileged(Check):
 
     def run(self, ctx: Context) -> Iterable[Result]:
         ev = evaluator(ctx)
-        for ns, name in _identities(ctx):
+        for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
             blocked = ctx.blocked(self.requires, ns)
             if blocked:

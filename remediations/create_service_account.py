@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from argodoctor.context import Context
 from argodoctor.model import Action, Plan, Remediation
+from argodoctor.workflow_rbac import identities
 
 
 class CreateServiceAccount(Remediation):
@@ -12,15 +13,14 @@ class CreateServiceAccount(Remediation):
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.id)
-        for ns, names in sorted(ctx.workflow_service_accounts.items()):
-            for name in sorted(names):
-                if ctx.view.get("ServiceAccount", ns, name) is not None:
-                    continue
-                if ctx.view.get("Namespace", None, ns) is None:
-                    plan.notes.append(f"namespace {ns} does not exist: ServiceAccount {name} cannot be created")
-                    continue
-                plan.actions.append(Action(
-                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
-                        "name": name, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "argodoctor"}}},
-                    None, "workflows here run as it"))
+        for ns, name in identities(ctx):
+            if ctx.view.get("ServiceAccount", ns, name) is not None:
+                continue
+            if ctx.view.get("Namespace", None, ns) is None:
+                plan.notes.append(f"namespace {ns} does not exist: ServiceAccount {name} cannot be created")
+                continue
+            plan.actions.append(Action(
+                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+                    "name": name, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "argodoctor"}}},
+                None, "workflows here run as it"))
         return plan

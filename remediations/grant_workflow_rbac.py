@@ -8,7 +8,7 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.fixer import is_subset
 from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import missing_permissions
+from argodoctor.workflow_rbac import identities, missing_permissions
 
 ROLE = "argo-workflow-role"
 RBAC = "rbac.authorization.k8s.io"
@@ -53,8 +53,7 @@ class GrantWorkflowRBAC(Remediation):
     fixes = ("AD302",)
 
     def plan(self, ctx: Context) -> Plan:
-        lacking = [(ns, sa) for ns, names in sorted(ctx.workflow_service_accounts.items()) for sa in sorted(names)
-                   if missing_permissions(ctx, ns, sa)]
+        lacking = [(ns, sa) for ns, sa in identities(ctx) if missing_permissions(ctx, ns, sa)]
         plan = Plan(self.id)
         if lacking:
             plan.actions = grant_actions(ctx, lacking)

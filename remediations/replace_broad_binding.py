@@ -8,7 +8,7 @@ from typing import Any
 
 from argodoctor.context import Context
 from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import broad_bindings, describe_binding, evaluator
+from argodoctor.workflow_rbac import broad_bindings, describe_binding, evaluator, identities
 
 from .grant_workflow_rbac import grant_actions
 
@@ -31,19 +31,18 @@ class ReplaceBroadBinding(Remediation):
         ev = evaluator(ctx)
         affected: list[tuple[str, str]] = []
         changes: dict[tuple[str, str, str], tuple[dict, list[tuple[str, str]]]] = {}
-        for ns, names in sorted(ctx.workflow_service_accounts.items()):
-            for sa in sorted(names):
-                for binding, why in broad_bindings(ev, ns, sa):
-                    subjects = binding.get("subjects") or []
-                    if not any(_is_subject(s, binding, ns, sa) for s in subjects):
-                        plan.notes.append(f"{describe_binding(binding)} grants {ns}/{sa} {why} through a group: "
-                                          "narrow it by hand")
-                        continue
-                    meta = binding["metadata"]
-                    key = (binding["kind"], meta.get("namespace", ""), meta["name"])
-                    changes.setdefault(key, (binding, []))[1].append((ns, sa))
-                    if (ns, sa) not in affected:
-                        affected.append((ns, sa))
+        for ns, sa in identities(ctx):
+            for binding, why in broad_bindings(ev, ns, sa):
+                subjects = binding.get("subjects") or []
+                if not any(_is_subject(s, binding, ns, sa) for s in subjects):
+                    plan.notes.append(f"{describe_binding(binding)} grants {ns}/{sa} {why} through a group: "
+                                      "narrow it by hand")
+                    continue
+                meta = binding["metadata"]
+                key = (binding["kind"], meta.get("namespace", ""), meta["name"])
+                changes.setdefault(key, (binding, []))[1].append((ns, sa))
+                if (ns, sa) not in affected:
+                    affected.append((ns, sa))
         if not affected:
             return plan
         plan.actions += grant_actions(ctx, affected)  # the minimum first, so workflows keep working
