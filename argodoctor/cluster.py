@@ -64,6 +64,7 @@ _KINDS = [
     Kind("Workflow", "argoproj.io", "v1alpha1", "workflows"),
     Kind("WorkflowTemplate", "argoproj.io", "v1alpha1", "workflowtemplates"),
     Kind("CronWorkflow", "argoproj.io", "v1alpha1", "cronworkflows"),
+    Kind("ClusterWorkflowTemplate", "argoproj.io", "v1alpha1", "clusterworkflowtemplates", False),
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 

@@ -101,16 +101,24 @@ class Context:
         return self.once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})
 
     @property
+    def catalogue(self) -> argo.Catalogue:
+        """Workflow objects joined with the (Cluster)WorkflowTemplates they reference and workflowDefaults."""
+        return self.once("catalogue", lambda: argo.Catalogue(
+            self.workflow_objects(), self.view.list(argo.CLUSTER_TEMPLATE_KIND),
+            self.config.settings.get("workflowDefaults")))
+
+    @property
     def workflow_namespaces(self) -> list[str]:
         return self.once("namespaces", lambda: argo.workflow_namespaces(
             self.workflow_objects(), self.controller, self.options.namespaces))
 
     @property
-    def workflow_service_accounts(self) -> dict[str, set[str]]:
-        return self.once("service_accounts", lambda: argo.workflow_service_accounts(
-            self.workflow_objects(), self.workflow_namespaces, self.config))
+    def identities(self) -> argo.Identities:
+        """The service accounts workflow pods and their executors run as, per workflow namespace."""
+        return self.once("identities", lambda: argo.workflow_identities(
+            self.workflow_objects(), self.catalogue, self.workflow_namespaces))
 
-    def _configmaps(self) -> dict[tuple[str, str], dict[str, Any]]:
+    def configmaps(self) -> dict[tuple[str, str], dict[str, Any]]:
         return self.once("configmaps", lambda: {
             (o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in self.view.list("ConfigMap")})
 
@@ -118,8 +126,8 @@ class Context:
         """Every artifact repository workflows in `namespace` resolve: the default one
         (if any) first, then each distinct artifactRepositoryRef."""
         def compute() -> dict[str, list[argo.Repository]]:
-            cms = self._configmaps()
-            refs = argo.artifact_repository_refs(self.workflow_objects())
+            cms = self.configmaps()
+            refs = argo.artifact_repository_refs(self.workflow_objects(), self.catalogue)
             out: dict[str, list[argo.Repository]] = {}
             for ns in self.workflow_namespaces:
                 repos = []

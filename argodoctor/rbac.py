@@ -291,6 +291,8 @@ class Evaluator:
         # (namespace, username) / (namespace, group) -> bindings; namespace "" = ClusterRoleBindings.
         self._by_user: dict[tuple[str, str], list[_Binding]] = {}
         self._by_group: dict[tuple[str, str], list[_Binding]] = {}
+        # username / group -> the namespaces whose RoleBindings name it (for "every binding of X").
+        self._scopes: dict[tuple[str, str], set[str]] = {}
         order = 0
         for kind, items in (("ClusterRoleBinding", cluster_role_bindings), ("RoleBinding", role_bindings)):
             for obj in items or ():
@@ -302,8 +304,10 @@ class Evaluator:
                 users, groups = self._subject_keys(obj, ns)
                 for u in users:
                     self._by_user.setdefault((ns, u), []).append(b)
+                    self._scopes.setdefault(("user", u), set()).add(ns)
                 for g in groups:
                     self._by_group.setdefault((ns, g), []).append(b)
+                    self._scopes.setdefault(("group", g), set()).add(ns)
 
     @staticmethod
     def _subject_keys(binding: Mapping[str, Any], ns: str) -> tuple[set[str], set[str]]:
@@ -356,6 +360,16 @@ class Evaluator:
         """ClusterRoleBindings, then RoleBindings in ``namespace`` (none if it is ""), that apply to
         ``user``, whether or not their role exists."""
         return [b.obj for b in self._applying(user, namespace)]
+
+    def scopes_for(self, user: Subject) -> list[str]:
+        """Every scope where some binding applies to ``user``: "" (ClusterRoleBindings) first, then
+        each namespace whose RoleBindings name the user or one of its groups, sorted."""
+        found: set[str] = set()
+        if user.username is not None:
+            found |= self._scopes.get(("user", user.username), set())
+        for g in user.all_groups:
+            found |= self._scopes.get(("group", g), set())
+        return sorted(found)
 
     def rules_for(self, user: Subject, namespace: str) -> list[tuple[dict, dict]]:
         """Every (binding, rule) in effect for ``user`` in ``namespace`` ("" = cluster-wide)."""

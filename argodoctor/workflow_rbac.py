@@ -10,8 +10,23 @@ RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 
 def identities(ctx: Context) -> list[tuple[str, str]]:
-    """Every (namespace, service account) workflows run as, in a stable order."""
-    return [(ns, name) for ns, names in sorted(ctx.workflow_service_accounts.items()) for name in sorted(names)]
+    """Every (namespace, service account) a workflow pod or its executor runs as, in a stable order."""
+    ids = ctx.identities
+    return [(ns, name) for ns in sorted(ids.by_namespace) for name in sorted(ids.service_accounts(ns))]
+
+
+def executor_identities(ctx: Context) -> list[tuple[str, str]]:
+    """Every (namespace, service account) the executor acts as: the executor SA where one is named
+    (workflowpod.go setupServiceAccount), else the pod's."""
+    ids = ctx.identities
+    return [(ns, name) for ns in sorted(ids.executors) for name in sorted(ids.executors[ns])]
+
+
+def users(ctx: Context, ns: str, name: str, executor: bool = False) -> str:
+    """'used by Workflow team-a/x, ...': what runs as ns/name (as the executor's identity, or at all)."""
+    ids = ctx.identities
+    found = ids.executors.get(ns, {}) if executor else ids.service_accounts(ns)
+    return argo.users_text(found.get(name, []))
 
 
 def evaluator(ctx: Context) -> Evaluator:
@@ -19,7 +34,10 @@ def evaluator(ctx: Context) -> Evaluator:
 
 
 def request(p: argo.Permission, namespace: str) -> Request:
-    return Request(verb=p.verb, resource=p.resource, namespace=namespace, group=p.group, subresource=p.subresource)
+    """The request the executor makes; a cluster-scoped one (nodes/proxy) carries no namespace, so
+    only ClusterRoleBindings can grant it."""
+    return Request(verb=p.verb, resource=p.resource, namespace="" if p.cluster_scoped else namespace,
+                   group=p.group, subresource=p.subresource)
 
 
 def missing_permissions(ctx: Context, ns: str, name: str) -> list[argo.Permission]:
@@ -29,7 +47,8 @@ def missing_permissions(ctx: Context, ns: str, name: str) -> list[argo.Permissio
 
 
 def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
-    """(binding, why it is broad) for each binding that gives ns/name a broad role or a wildcard rule."""
+    """(binding, why it is broad) for each binding anywhere that gives ns/name a broad role or a
+    wildcard rule."""
     sa = service_account(ns, name)
     out: list[tuple[dict, str]] = []
     seen: set[tuple[str, str, str]] = set()
@@ -37,17 +56,20 @@ def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
     def key(b: dict) -> tuple[str, str, str]:
         return b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"]
 
-    for b in ev.bindings_for(sa, ns):  # by name: admin's rules may be empty until aggregated
-        ref = b.get("roleRef", {})
-        if ref.get("kind") == "ClusterRole" and ref.get("name") in argo.BROAD_ROLES:
-            seen.add(key(b))
-            out.append((b, f"ClusterRole {ref['name']}"))
-    for b, rule in ev.rules_for(sa, ns):
-        wild = [f for f in ("verbs", "resources") if "*" in (rule.get(f) or [])]
-        if wild and key(b) not in seen:
-            seen.add(key(b))
+    # Every binding of the SA: cluster-wide and in any namespace (admin granted to argo/default by a
+    # RoleBinding in team-a is over-privilege in team-a).
+    for scope in ev.scopes_for(sa):
+        for b in ev.bindings_for(sa, scope):  # by name: admin's rules may be empty until aggregated
             ref = b.get("roleRef", {})
-            out.append((b, f"{ref.get('kind')} {ref.get('name')} with a wildcard rule ({', '.join(wild)})"))
+            if key(b) not in seen and ref.get("kind") == "ClusterRole" and ref.get("name") in argo.BROAD_ROLES:
+                seen.add(key(b))
+                out.append((b, f"ClusterRole {ref['name']}"))
+        for b, rule in ev.rules_for(sa, scope):
+            wild = [f for f in ("verbs", "resources") if "*" in (rule.get(f) or [])]
+            if wild and key(b) not in seen:
+                seen.add(key(b))
+                ref = b.get("roleRef", {})
+                out.append((b, f"{ref.get('kind')} {ref.get('name')} with a wildcard rule ({', '.join(wild)})"))
     return out
 
 

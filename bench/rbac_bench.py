@@ -78,7 +78,7 @@ def run_naive(kubeconfig: str) -> tuple[int, float]:
     view = LiveView(kube)
     ctx = Context(view)
     perms = ctx.executor_permissions
-    for ns, sas in ctx.workflow_service_accounts.items():
+    for ns, sas in ctx.identities.executors.items():
         for sa in sas:
             for p in perms:
                 body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {

@@ -7,7 +7,7 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 
-WORKFLOW_READS = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS)
+WORKFLOW_READS = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS, argo.CLUSTER_TEMPLATE_KIND)
 
 
 def describe(repo: argo.Repository) -> str:
@@ -35,17 +35,17 @@ class RepositoryConfigured(Check):
             repos = ctx.repositories(ns)
             default = next((r for r in repos if r.used_by == "default"), None)
             if default is None:
+                miss = argo.default_repository_miss(ns, ctx.configmaps())
                 yield self.failed(
-                    f"no default artifact repository: no ConfigMap {ns}/{argo.ARTIFACT_REPOSITORIES_CONFIGMAP} "
-                    f"and no artifactRepository in ConfigMap {controller.namespace}/"
-                    f"{controller.configmap_name}; workflows here cannot store outputs or logs",
+                    f"no default artifact repository: {miss}, and no artifactRepository in ConfigMap "
+                    f"{controller.namespace}/{controller.configmap_name}; workflows here cannot store outputs or logs",
                     namespace=ns)
             elif default.spec is None:
                 # Configured but unreadable: AD202 says what is wrong with it.
-                yield self.passed(f"configured in {default.source} (invalid: see AD202)", namespace=ns,
+                yield self.passed(f"configured in {_where(default)}{_why(default)} (invalid: see AD202)", namespace=ns,
                                   object=_object(default))
             else:
-                yield self.passed(f"{describe(default)}, from {default.source}", namespace=ns,
+                yield self.passed(f"{describe(default)}, from {_where(default)}{_why(default)}", namespace=ns,
                                   object=_object(default))
 
 
@@ -70,14 +70,21 @@ class RepositoryValid(Check):
                 problems = argo.repository_problems(repo)
                 where = _where(repo)
                 if problems:
-                    yield self.failed(f"{where}: {'; '.join(problems)}", namespace=ns, object=_object(repo))
+                    yield self.failed(f"{where}: {'; '.join(problems)}{_why(repo)}", namespace=ns,
+                                      object=_object(repo))
                 else:
-                    yield self.passed(f"{describe(repo)}, from {where}", namespace=ns, object=_object(repo))
+                    yield self.passed(f"{describe(repo)}, from {where}{_why(repo)}", namespace=ns,
+                                      object=_object(repo))
 
 
 def _where(repo: argo.Repository) -> str:
     """The repository's source, and who uses it when that is not the namespace's default."""
     return repo.source if repo.used_by == "default" else f"{repo.source}, used by {repo.used_by}"
+
+
+def _why(repo: argo.Repository) -> str:
+    """Why this is the repository the namespace resolves (argo.resolve_*), as a trailing remark."""
+    return f" ({repo.why})" if repo.why else ""
 
 
 class SecretResolves(Check):
@@ -111,7 +118,7 @@ class SecretResolves(Check):
         obj = f"Secret/{name}"
         fields = ", ".join(r.field for r in refs)
         if not name:
-            return self.failed(f"{repo.source}: {fields} has no secret name", namespace=ns,
+            return self.failed(f"{_where(repo)}{_why(repo)}: {fields} has no secret name", namespace=ns,
                                remediation="configure-artifact-repository")
         secret = ctx.view.get("Secret", ns, name)
         if secret is None:
@@ -119,7 +126,7 @@ class SecretResolves(Check):
             hint = (f"it exists only in {', '.join(sorted(elsewhere))}; Argo mounts it into each workflow pod, "
                     "so it must exist in the workflow's own namespace") if elsewhere else (
                 "it exists in no namespace; create it with the object store's credentials")
-            return self.failed(f'secret "{name}" not found in {ns} ({fields} of {repo.source}); {hint}',
+            return self.failed(f'secret "{name}" not found in {ns} ({fields} of {_where(repo)}{_why(repo)}); {hint}',
                                namespace=ns, object=obj,
                                remediation=self.remediation if elsewhere else None)
         data = secret.get("data") or {}
@@ -131,7 +138,7 @@ class SecretResolves(Check):
                 problems.append(f"lacks key {', '.join(missing)}")
             if empty:
                 problems.append(f"has an empty value for {', '.join(empty)}")
-            return self.failed(f"Secret {ns}/{name} {' and '.join(problems)} ({fields} of {repo.source}); "
+            return self.failed(f"Secret {ns}/{name} {' and '.join(problems)} ({fields} of {_where(repo)}{_why(repo)}); "
                                "correct the Secret by hand", namespace=ns, object=obj, remediation=None)
         keys = ", ".join(sorted({r.key for r in refs}))
-        return self.passed(f"Secret {ns}/{name} has {keys} for {repo.source}", namespace=ns, object=obj)
+        return self.passed(f"Secret {ns}/{name} has {keys} for {_where(repo)}{_why(repo)}", namespace=ns, object=obj)

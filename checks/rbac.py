@@ -14,9 +14,11 @@ from argodoctor.workflow_rbac import (
     broad_bindings,
     describe_binding,
     evaluator,
+    executor_identities,
     identities,
     missing_permissions,
     request,
+    users,
 )
 
 from .artifacts import WORKFLOW_READS
@@ -34,11 +36,14 @@ class ServiceAccountExists(Check):
     def run(self, ctx: Context) -> Iterable[Result]:
         for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
+            who = users(ctx, ns, name)
             if ctx.view.get("ServiceAccount", ns, name) is None:
-                yield self.failed(f"ServiceAccount {ns}/{name} does not exist; workflows that run as it fail with "
-                                  f'`serviceaccount "{name}" not found`', namespace=ns, object=obj)
+                # Kubernetes' ServiceAccount admission refuses the pod; Argo marks the node Error with it.
+                yield self.failed(f"ServiceAccount {ns}/{name} does not exist ({who}); their pods are refused "
+                                  f"with `error looking up service account {ns}/{name}: serviceaccount \"{name}\" "
+                                  "not found`", namespace=ns, object=obj)
             else:
-                yield self.passed(f"ServiceAccount {ns}/{name} exists", namespace=ns, object=obj)
+                yield self.passed(f"ServiceAccount {ns}/{name} exists ({who})", namespace=ns, object=obj)
 
 
 class ServiceAccountRBAC(Check):
@@ -57,25 +62,29 @@ class ServiceAccountRBAC(Check):
         needed = ctx.executor_permissions
         at = f"Argo {version}" if version else "an unknown Argo version (judged as the newest)"
         what = f"{at}, executor {'/'.join(executors.all)}"
-        for ns, name in identities(ctx):
+        for ns, name in executor_identities(ctx):
             obj = f"ServiceAccount/{name}"
             blocked = ctx.blocked(self.requires, ns)
             if blocked:
                 yield self.skipped(blocked, namespace=ns, object=obj)
                 continue
+            who = f"the executor acts as it, {users(ctx, ns, name, executor=True)}"
             sa = service_account(ns, name)
             missing = missing_permissions(ctx, ns, name)
             if not missing:
-                yield self.passed(f"{ns}/{name} may {', '.join(map(str, needed))} ({what})", namespace=ns,
+                yield self.passed(f"{ns}/{name} may {', '.join(map(str, needed))} ({what}; {who})", namespace=ns,
                                   object=obj)
                 continue
             lacking = ", ".join(map(str, missing))
             if argo.legacy_pod_patch_fallback(version) and ev.allows(sa, request(argo.LEGACY_POD_PATCH, ns)):
                 yield self.warned(f"{ns}/{name} lacks {lacking}; the executor falls back to patching its own pod "
-                                  f"(legacy and insecure, removed in v3.6) ({what})", namespace=ns, object=obj)
+                                  f"(legacy and insecure, removed in v3.6) ({what}; {who})", namespace=ns, object=obj)
                 continue
-            yield self.failed(f"{ns}/{name} lacks {lacking} ({what}); workflows here fail to report outputs and "
-                              "artifacts", namespace=ns, object=obj)
+            cluster = [p for p in missing if p.cluster_scoped]
+            hint = f"; {', '.join(map(str, cluster))} needs a ClusterRoleBinding (a RoleBinding never grants it)" \
+                if cluster else ""
+            yield self.failed(f"{ns}/{name} lacks {lacking} ({what}; {who}); workflows here fail to report outputs "
+                              f"and artifacts{hint}", namespace=ns, object=obj)
 
 
 class ServiceAccountOverprivileged(Check):
@@ -100,6 +109,14 @@ class ServiceAccountOverprivileged(Check):
             if not broad:
                 yield self.passed(f"{ns}/{name} holds no broad role or wildcard rule", namespace=ns, object=obj)
                 continue
-            found = "; ".join(f"{describe_binding(b)} grants {why}" for b, why in broad)
-            yield self.warned(f"{ns}/{name} is over-privileged: {found}; a workflow step can then do what that "
-                              "role allows (read every Secret, start pods)", namespace=ns, object=obj)
+            found = "; ".join(f"{describe_binding(b)} grants {why}{_scope(b, ns)}" for b, why in broad)
+            yield self.warned(f"{ns}/{name} is over-privileged ({users(ctx, ns, name)}): {found}; a workflow step "
+                              "can then do what that role allows (read every Secret, start pods)", namespace=ns,
+                              object=obj)
+
+
+def _scope(binding: dict, ns: str) -> str:
+    where = binding["metadata"].get("namespace")
+    if binding["kind"] == "ClusterRoleBinding":
+        return " in every namespace"
+    return "" if where == ns else f" in {where}"

@@ -1,5 +1,9 @@
 """grant-workflow-rbac: ClusterRole `argo-workflow-role` with the version's minimal executor rules
-(the seed guide's method two) and a RoleBinding per workflow namespace and service account."""
+(the seed guide's method two) and a RoleBinding per workflow namespace and executor identity. Where
+the kubelet executor is in effect, its `nodes/proxy get` goes into ClusterRole
+`argo-workflow-node-proxy` bound by a ClusterRoleBinding per identity: the kubelet asks with no
+namespace, so a RoleBinding would never grant it (argo-workflows v3.3.10
+manifests/quick-start/base/executor/kubelet/kubelet-executor-default-clusterrolebinding.yaml)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +12,10 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.fixer import is_subset
 from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import identities, missing_permissions
+from argodoctor.workflow_rbac import executor_identities, missing_permissions
 
 ROLE = "argo-workflow-role"
+NODE_PROXY_ROLE = "argo-workflow-node-proxy"
 RBAC = "rbac.authorization.k8s.io"
 MANAGED = {"app.kubernetes.io/managed-by": "argodoctor"}
 
@@ -19,10 +24,11 @@ def binding_name(sa: str) -> str:
     return f"{sa}-argo-workflow"  # as the seed guide names it: default-argo-workflow
 
 
-def cluster_role(ctx: Context) -> dict[str, Any]:
-    perms = ctx.executor_permissions
+def cluster_role(ctx: Context, cluster_scoped: bool = False) -> dict[str, Any]:
+    perms = [p for p in ctx.executor_permissions if p.cluster_scoped == cluster_scoped]
     return {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole",
-            "metadata": {"name": ROLE, "labels": dict(MANAGED)}, "rules": argo.minimal_role_rules(perms)}
+            "metadata": {"name": NODE_PROXY_ROLE if cluster_scoped else ROLE, "labels": dict(MANAGED)},
+            "rules": argo.minimal_role_rules(perms)}
 
 
 def role_binding(ns: str, sa: str) -> dict[str, Any]:
@@ -32,18 +38,34 @@ def role_binding(ns: str, sa: str) -> dict[str, Any]:
             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}
 
 
+def node_proxy_binding(ns: str, sa: str) -> dict[str, Any]:
+    return {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{ns}-{sa}-argo-workflow-node-proxy", "labels": dict(MANAGED)},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": NODE_PROXY_ROLE},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]}
+
+
+def _want(ctx: Context, obj: dict[str, Any], why: str) -> list[Action]:
+    meta = obj["metadata"]
+    live = ctx.view.get(obj["kind"], meta.get("namespace"), meta["name"])
+    return [] if live is not None and is_subset(obj, live) else [Action(obj, live, why)]
+
+
 def grant_actions(ctx: Context, identities: list[tuple[str, str]]) -> list[Action]:
-    """The ClusterRole (when it differs) and a RoleBinding for each (namespace, service account)."""
-    actions = []
-    role = cluster_role(ctx)
-    live = ctx.view.get("ClusterRole", None, ROLE)
-    if live is None or not is_subset(role, live):
-        actions.append(Action(role, live, f"the executor's minimal rights at Argo {ctx.version or '(newest)'}"))
+    """The ClusterRole(s) (when they differ) and a RoleBinding for each (namespace, service account),
+    plus a ClusterRoleBinding each for cluster-scoped rights (nodes/proxy of the kubelet executor)."""
+    at = f"Argo {ctx.version or '(newest)'}"
+    actions = _want(ctx, cluster_role(ctx), f"the executor's minimal rights at {at}")
+    node_proxy = any(p.cluster_scoped for p in ctx.executor_permissions)
+    if node_proxy:
+        actions += _want(ctx, cluster_role(ctx, cluster_scoped=True),
+                         f"nodes/proxy get for the kubelet executor at {at} (cluster-scoped)")
     for ns, sa in identities:
-        rb = role_binding(ns, sa)
-        live_rb = ctx.view.get("RoleBinding", ns, rb["metadata"]["name"])
-        if live_rb is None or not is_subset(rb, live_rb):
-            actions.append(Action(rb, live_rb, f"binds {ns}/{sa} to {ROLE}"))
+        actions += _want(ctx, role_binding(ns, sa), f"binds {ns}/{sa} to {ROLE}")
+        if node_proxy:
+            actions += _want(ctx, node_proxy_binding(ns, sa),
+                             f"binds {ns}/{sa} to {NODE_PROXY_ROLE} cluster-wide: the kubelet executor asks for "
+                             "nodes/proxy with no namespace, which only a ClusterRoleBinding grants")
     return actions
 
 
@@ -53,7 +75,7 @@ class GrantWorkflowRBAC(Remediation):
     fixes = ("AD302",)
 
     def plan(self, ctx: Context) -> Plan:
-        lacking = [(ns, sa) for ns, sa in identities(ctx) if missing_permissions(ctx, ns, sa)]
+        lacking = [(ns, sa) for ns, sa in executor_identities(ctx) if missing_permissions(ctx, ns, sa)]
         plan = Plan(self.id)
         if lacking:
             plan.actions = grant_actions(ctx, lacking)

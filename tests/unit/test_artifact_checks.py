@@ -56,7 +56,8 @@ def test_ad201_prefers_the_namespace_artifact_repositories_configmap():
 
 
 def test_ad201_unreadable_repository_is_left_to_ad202():
-    repos = configmap("artifact-repositories", "team-a", {"my-repo": SEED_REPO})  # no default annotation
+    repos = configmap("artifact-repositories", "team-a", {"my-repo": "s3: [unclosed"},
+                      {"workflows.argoproj.io/default-artifact-repository": "my-repo"})
     r = run("AD201", controller(), controller_configmap(), repos, workflow("team-a"))[("AD201", "team-a")]
     assert r.status == "pass" and "see AD202" in r.message
 

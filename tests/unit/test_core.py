@@ -171,12 +171,13 @@ def test_config_forms():
 
 def test_workflow_service_accounts():
     ctx = context(controller(), controller_configmap(workflowDefaults={"spec": {"serviceAccountName": "wf-sa"}}),
-                  workflow("team-a", serviceAccountName="runner"),
+                  workflow("team-a", serviceAccountName="runner"), workflow("team-a", "other"),
                   workflow("team-b", kind="CronWorkflow", serviceAccountName="cron-sa"))
-    assert ctx.workflow_service_accounts == {"argo": {"wf-sa"}, "team-a": {"wf-sa", "runner"},
-                                             "team-b": {"wf-sa", "cron-sa"}}
+    pods = {ns: set(sas) for ns, sas in ctx.identities.pods.items()}
+    # workflowDefaults' SA only where an object names none (team-a/other) or nothing exists yet (argo)
+    assert pods == {"argo": {"wf-sa"}, "team-a": {"wf-sa", "runner"}, "team-b": {"cron-sa"}}
     ctx = context(controller(), workflow("team-a"))
-    assert ctx.workflow_service_accounts == {"argo": {"default"}, "team-a": {"default"}}
+    assert {ns: set(sas) for ns, sas in ctx.identities.pods.items()} == {"argo": {"default"}, "team-a": {"default"}}
 
 
 # ---- secrets never kept

@@ -69,7 +69,9 @@ def test_seed_repository_passes_in_every_namespace():
         assert r.id == "AD202" and r.slug == "artifact-repository-valid"
         assert r.object == "ConfigMap/workflow-controller-configmap"
         assert r.message == ("s3 bucket argo-bucket, endpoint minio:9000, from "
-                             "ConfigMap argo/workflow-controller-configmap key artifactRepository")
+                             "ConfigMap argo/workflow-controller-configmap key artifactRepository "
+                             f"({r.namespace} has no ConfigMap artifact-repositories: the controller's repository "
+                             "is used)")
 
 
 def test_seed_repository_passes_in_the_config_form():
@@ -93,22 +95,36 @@ def test_skipped_where_ad201_failed():
 
 # ---------------------------------------------------------------- repo.error: ConfigMap, key, YAML
 
-def test_artifact_repositories_configmap_without_default_annotation():
-    repos = configmap("artifact-repositories", "team-a", {"my-repo": SEED_REPO})
+# argo-workflows v3.7.18 artifactrepositories.go Resolve: without a ref, a namespace's
+# artifact-repositories that has no default annotation, or whose annotation names a missing key, is
+# skipped silently and the controller's repository is used (the real controller records
+# {"default": true} as status.artifactRepositoryRef).
+def test_artifact_repositories_configmap_without_default_annotation_falls_back():
+    repos = configmap("artifact-repositories", "team-a", {"my-repo": s3(endpoint="https://bad")})
     res = {r.namespace: r for r in results(controller(), controller_configmap(), repos, workflow("team-a"))}
-    assert res["argo"].status == "pass"
     r = res["team-a"]
-    assert r.status == "fail" and r.object == "ConfigMap/artifact-repositories"
-    assert f"ConfigMap team-a/artifact-repositories has no key given and no `{ANNOTATION}` annotation" in r.message
+    assert r.status == "pass" and r.object == "ConfigMap/workflow-controller-configmap", r.message
+    assert r.message.endswith(f"(ConfigMap team-a/artifact-repositories has no `{ANNOTATION}` annotation: "
+                              "the controller's repository is used)"), r.message
 
 
-def test_annotation_naming_a_missing_key():
+def test_annotation_naming_a_missing_key_falls_back():
     repos = configmap("artifact-repositories", "team-a", {"my-repo": SEED_REPO}, {ANNOTATION: "typo"})
     r = next(r for r in results(controller(), controller_configmap(), repos, workflow("team-a"))
              if r.namespace == "team-a")
+    assert r.status == "pass" and r.object == "ConfigMap/workflow-controller-configmap"
+    assert ("ConfigMap team-a/artifact-repositories has no key 'typo', which its default annotation names "
+            "(keys: my-repo): the controller's repository is used") in r.message
+
+
+def test_annotated_key_is_used_and_judged():
+    repos = configmap("artifact-repositories", "team-a", {"my-repo": s3(endpoint="https://minio:9000", insecure=DROP)},
+                      {ANNOTATION: "my-repo"})
+    r = next(r for r in results(controller(), controller_configmap(), repos, workflow("team-a"))
+             if r.namespace == "team-a")
     assert r.status == "fail" and r.object == "ConfigMap/artifact-repositories"
-    assert r.message.startswith("ConfigMap team-a/artifact-repositories key typo: ")
-    assert "has no key 'typo' (keys: my-repo)" in r.message
+    assert r.message.startswith("ConfigMap team-a/artifact-repositories key my-repo: endpoint"), r.message
+    assert r.message.endswith(f"(named by its `{ANNOTATION}` annotation)")
 
 
 def test_yaml_error_names_line_and_column():
@@ -371,7 +387,8 @@ def test_artifact_repository_ref_is_checked_and_named():
     good = next(r for r in res if "key good" in r.message)
     assert good.status == "pass" and good.message == (
         "s3 bucket argo-bucket, endpoint minio:9000, from ConfigMap team-a/my-repos key good, "
-        "used by WorkflowTemplate team-a/wf-good (artifactRepositoryRef)")
+        "used by WorkflowTemplate team-a/wf-good (artifactRepositoryRef) (the ref's ConfigMap in the workflow's "
+        "namespace)")
 
 
 def test_artifact_repository_ref_to_a_missing_key_or_configmap():
@@ -382,8 +399,33 @@ def test_artifact_repository_ref_to_a_missing_key_or_configmap():
     res = [r for r in results(*objs) if r.namespace == "team-a" and r.status == "fail"]
     assert len(res) == 2
     missing_key = next(r for r in res if "nope" in r.message)
-    assert missing_key.object == "ConfigMap/artifact-repositories"  # found in the controller's namespace
-    assert "ConfigMap argo/artifact-repositories has no key 'nope' (keys: default-v1)" in missing_key.message
+    assert missing_key.object is None  # resolves nowhere: no ConfigMap to name
+    assert ("no ConfigMap team-a/artifact-repositories; ConfigMap argo/artifact-repositories has no key 'nope', "
+            "which the ref names (keys: default-v1)") in missing_key.message
+    assert "`failed to find any artifact repository`" in missing_key.message
     ghost = next(r for r in res if "ghost" in r.message)
     assert ghost.object is None
-    assert "artifactRepositoryRef names ConfigMap 'ghost', found neither in team-a nor in argo" in ghost.message
+    assert "artifactRepositoryRef (ConfigMap 'ghost' key 'x') resolves nowhere: no ConfigMap team-a/ghost; " \
+           "no ConfigMap argo/ghost" in ghost.message
+
+
+# Resolve with a ref: the workflow's namespace first, but only where the ConfigMap holds the key;
+# else the controller's namespace.
+def test_ref_skips_a_namespace_configmap_without_the_key():
+    local = configmap("my-repos", "team-a", {"other": SEED_REPO})
+    central = configmap("my-repos", "argo", {"shared": s3(bucket="central")})
+    r = next(r for r in results(controller(), controller_configmap(), local, central,
+                                workflow("team-a", artifactRepositoryRef={"configMap": "my-repos", "key": "shared"}))
+             if r.namespace == "team-a" and "shared" in r.message)
+    assert r.status == "pass" and r.object == "ConfigMap/my-repos"
+    assert "from ConfigMap argo/my-repos key shared" in r.message
+    assert "the ref's ConfigMap in the controller's namespace (ConfigMap team-a/my-repos has no key 'shared'" \
+        in r.message
+
+
+def test_ref_without_key_uses_the_annotation():
+    local = configmap("artifact-repositories", "team-a", {"mine": s3(bucket="mine")}, {ANNOTATION: "mine"})
+    r = next(r for r in results(controller(), controller_configmap(), local,
+                                workflow("team-a", artifactRepositoryRef={"configMap": "artifact-repositories"}))
+             if r.namespace == "team-a" and "artifactRepositoryRef" in r.message)
+    assert r.status == "pass" and "from ConfigMap team-a/artifact-repositories key mine" in r.message

@@ -1,0 +1,101 @@
+"""The controller ConfigMap: its two forms (one `config: |` key, or one key per setting) parsed."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import yaml
+
+
+@dataclasses.dataclass
+class ConfigProblem:
+    key: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclasses.dataclass
+class ControllerConfig:
+    """The controller configmap, parsed. `settings` maps each setting to its value."""
+
+    configmap: dict[str, Any] | None
+    settings: dict[str, Any]
+    problems: list[ConfigProblem]
+    form: str  # "config" (one `config: |` key), "keys" (one key per setting), "mixed" or "empty"
+
+    @property
+    def name(self) -> str:
+        meta = (self.configmap or {}).get("metadata", {})
+        return f"{meta.get('namespace')}/{meta.get('name')}"
+
+    def source(self, setting: str) -> str:
+        """Where a setting lives, for messages: 'ConfigMap argo/x key config' or '... key artifactRepository'."""
+        key = "config" if self.form in ("config", "mixed") and setting not in (
+            (self.configmap or {}).get("data") or {}) else setting
+        return f"ConfigMap {self.name} key {key}"
+
+
+def yaml_error(e: yaml.YAMLError) -> tuple[str, int | None, int | None]:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    if mark is None:
+        return problem, None, None
+    return problem, mark.line + 1, mark.column + 1
+
+
+def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfig:
+    if configmap is None:
+        return ControllerConfig(None, {}, [], "empty")
+    data: dict[str, str] = configmap.get("data") or {}
+    problems: list[ConfigProblem] = []
+    settings: dict[str, Any] = {}
+    if "config" in data:
+        form = "mixed" if len(data) > 1 else "config"
+        if form == "mixed":
+            others = ", ".join(sorted(k for k in data if k != "config"))
+            problems.append(ConfigProblem("config", f"`config` is mixed with other keys ({others}); "
+                                                    "the controller reads only one form"))
+        try:
+            parsed = yaml.safe_load(data["config"] or "") or {}
+            if isinstance(parsed, dict):
+                settings.update(parsed)
+            else:
+                problems.append(ConfigProblem("config", "`config` does not hold a YAML mapping"))
+        except yaml.YAMLError as e:
+            msg, line, col = yaml_error(e)
+            problems.append(ConfigProblem("config", f"not valid YAML: {msg}", line, col))
+    else:
+        form = "keys" if data else "empty"
+    for key, text in data.items():
+        if key == "config":
+            continue
+        try:
+            settings[key] = yaml.safe_load(text or "")
+        except yaml.YAMLError as e:
+            msg, line, col = yaml_error(e)
+            problems.append(ConfigProblem(key, f"not valid YAML: {msg}", line, col))
+    return ControllerConfig(configmap, settings, problems, form)
+
+
+def set_config_key(text: str, key: str, value: Any) -> str:
+    """The `config: |` text with top-level `key` replaced by `value` (removed when value is None),
+    every other line kept byte for byte. Appends the key when it is absent."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(key)}\s*:", line)), None)
+    block: list[str] = []
+    if value is not None:
+        dumped = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False)
+        block = dumped.splitlines(keepends=True)
+    if start is None:
+        if block and lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        return "".join(lines + block)
+    end = start + 1
+    # The block runs until the next line that starts at column 0 (another key or a document marker).
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # keep blank lines that separate it from what follows
+    return "".join(lines[:start] + block + lines[end:])

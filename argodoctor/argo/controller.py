@@ -1,0 +1,91 @@
+"""The workflow-controller Deployment: where it runs, its flags, and whether it is Available."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .version import Version, image_version
+
+CONTROLLER_NAME = "workflow-controller"
+CONTROLLER_CONFIGMAP = "workflow-controller-configmap"
+DEFAULT_CONTROLLER_NAMESPACE = "argo"
+
+
+@dataclasses.dataclass
+class Controller:
+    """The workflow-controller Deployment and what its container says."""
+
+    deployment: dict[str, Any] | None
+    namespace: str
+    args: list[str]
+    image: str | None
+
+    @property
+    def version(self) -> Version | None:
+        return image_version(self.image)
+
+    def flag(self, name: str) -> str | None:
+        """The value of --name (as '--name value' or '--name=value'); None when absent."""
+        for i, arg in enumerate(self.args):
+            if arg == name and i + 1 < len(self.args):
+                return self.args[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+        return None
+
+    def has_flag(self, name: str) -> bool:
+        return any(a == name or a.startswith(name + "=") for a in self.args)
+
+    @property
+    def configmap_name(self) -> str:
+        return self.flag("--configmap") or CONTROLLER_CONFIGMAP
+
+    @property
+    def namespaced(self) -> bool:
+        value = self.flag("--namespaced")
+        return self.has_flag("--namespaced") and value not in ("false", "False", "0")
+
+    @property
+    def managed_namespace(self) -> str | None:
+        return self.flag("--managed-namespace")
+
+
+def _is_controller(dep: dict[str, Any]) -> bool:
+    meta = dep.get("metadata", {})
+    if meta.get("name") == CONTROLLER_NAME or (meta.get("labels") or {}).get("app") == CONTROLLER_NAME:
+        return True
+    return any("workflow-controller" in (c.get("image") or "") for c in _containers(dep))
+
+
+def _containers(dep: dict[str, Any]) -> list[dict[str, Any]]:
+    return ((dep.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
+
+
+def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | None = None) -> Controller:
+    """The controller Deployment (preferring namespace_hint); a placeholder when none exists."""
+    found = [d for d in deployments if _is_controller(d)]
+    if namespace_hint:
+        found.sort(key=lambda d: d["metadata"].get("namespace") != namespace_hint)
+    if not found:
+        return Controller(None, namespace_hint or DEFAULT_CONTROLLER_NAMESPACE, [], None)
+    dep = found[0]
+    containers = _containers(dep)
+    main = next((c for c in containers if c.get("name") == "workflow-controller"),
+                containers[0] if containers else {})
+    args = [str(a) for a in (main.get("command") or [])[1:] + (main.get("args") or [])]
+    return Controller(dep, dep["metadata"].get("namespace") or DEFAULT_CONTROLLER_NAMESPACE,
+                      args, main.get("image"))
+
+
+def deployment_available(dep: dict[str, Any] | None) -> tuple[bool, str]:
+    """(Available?, why not) from the Deployment's status conditions and replica counts."""
+    if dep is None:
+        return False, "does not exist"
+    status = dep.get("status") or {}
+    conds = {c.get("type"): c for c in status.get("conditions") or []}
+    avail = conds.get("Available", {})
+    if avail.get("status") == "True":
+        return True, f"{status.get('availableReplicas', 0)}/{status.get('replicas', 0)} replicas available"
+    if avail:
+        return False, f"not Available: {avail.get('reason', '')} {avail.get('message', '')}".strip()
+    return False, "has no Available condition yet (no replica has become ready)"

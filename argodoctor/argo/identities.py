@@ -1,0 +1,129 @@
+"""The service accounts workflow pods and their executors really run as, per workflow namespace.
+
+argo-workflows v3.0..v4.1 workflow/controller/workflowpod.go setupServiceAccount (checked at v3.7.18):
+the pod's serviceAccountName is the template's, else the (joined) workflow spec's; when neither names
+one the pod is created without one and Kubernetes gives it `default`. The executor acts as
+`executor.serviceAccountName` (template's, else spec's): its token Secret is mounted for the
+init/wait containers; with no executor SA it acts as the pod's SA. automountServiceAccountToken is the
+template's, else the spec's; false without an executor SA is an error
+("executor.serviceAccountName must not be empty if automountServiceAccountToken is false").
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .workflows import WORKFLOW_KINDS, Catalogue, describe, is_pod_template, template_refs, templates
+
+DEFAULT_SERVICE_ACCOUNT = "default"  # what Kubernetes' ServiceAccount admission gives a pod that names none
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _executor_sa(holder: dict[str, Any]) -> str:
+    return str(_mapping(holder.get("executor")).get("serviceAccountName") or "")
+
+
+@dataclasses.dataclass(frozen=True)
+class PodIdentity:
+    """How the pods of one template would run."""
+
+    namespace: str
+    service_account: str
+    executor_service_account: str | None
+    automount: bool | None  # automountServiceAccountToken as the template or spec sets it
+    used_by: str  # "Workflow team-a/hello" or "Workflow team-a/hello template main"
+
+    @property
+    def executor_identity(self) -> str:
+        """The SA whose rights the executor (init/wait containers) uses."""
+        return self.executor_service_account or self.service_account
+
+
+def pod_identity(namespace: str, spec: dict[str, Any], tmpl: dict[str, Any], used_by: str) -> PodIdentity:
+    """setupServiceAccount for one template of a joined spec."""
+    sa = tmpl.get("serviceAccountName") or spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT
+    executor = _executor_sa(tmpl) or _executor_sa(spec) or None
+    automount = tmpl.get("automountServiceAccountToken")
+    if not isinstance(automount, bool):
+        automount = spec.get("automountServiceAccountToken")
+    return PodIdentity(namespace, str(sa), executor, automount if isinstance(automount, bool) else None, used_by)
+
+
+def object_identities(obj: dict[str, Any], catalogue: Catalogue) -> list[PodIdentity]:
+    """The identities one Workflow, WorkflowTemplate or CronWorkflow's pods run as, one per distinct
+    (SA, executor SA, automount), each naming the object (and template, where the template sets it)."""
+    ns = obj["metadata"].get("namespace")
+    spec, base = catalogue.joined(obj)
+    who = describe(obj)
+    found: list[PodIdentity] = []
+    pods = [t for t in templates(spec) if is_pod_template(t)]
+    for tmpl in pods:
+        own = tmpl.get("serviceAccountName") or _executor_sa(tmpl)
+        found.append(pod_identity(ns, spec, tmpl, f"{who} template {tmpl.get('name')}" if own else who))
+    # Templates reached by templateRef run with this workflow's spec (their own SA still wins).
+    for ref in template_refs(spec):
+        target = catalogue.referenced(ns, ref)
+        for tmpl in templates(_mapping((target or {}).get("spec"))):
+            if tmpl.get("name") == ref.get("template") and is_pod_template(tmpl):
+                found.append(pod_identity(ns, spec, tmpl, f"{who} via {describe(target)} template {tmpl.get('name')}"))
+    if not found:
+        found.append(pod_identity(ns, spec, {}, who))  # nothing resolvable to run: the spec's own identity
+    unique: dict[tuple[str, str | None, bool | None], PodIdentity] = {}
+    for ident in found:
+        unique.setdefault((ident.service_account, ident.executor_service_account, ident.automount), ident)
+    return list(unique.values())
+
+
+@dataclasses.dataclass
+class Identities:
+    """Per workflow namespace: who runs there. Each maps SA -> what uses it (for messages)."""
+
+    pods: dict[str, dict[str, list[str]]]  # ns -> SA pods run as -> users
+    executors: dict[str, dict[str, list[str]]]  # ns -> SA the executor acts as -> users
+    by_namespace: dict[str, list[PodIdentity]]
+
+    def service_accounts(self, ns: str) -> dict[str, list[str]]:
+        """Every SA in ns that some pod or executor uses (pod SAs first)."""
+        out = {sa: list(users) for sa, users in self.pods.get(ns, {}).items()}
+        for sa, users in self.executors.get(ns, {}).items():
+            out.setdefault(sa, [])
+            out[sa] += [u for u in users if u not in out[sa]]
+        return out
+
+
+def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalogue: Catalogue,
+                        namespaces: list[str]) -> Identities:
+    """The identities of every workflow namespace. A namespace with no workflow objects yet (the
+    controller's own, one given with -n) runs new workflows as workflowDefaults' SA, else `default`."""
+    wanted = set(namespaces)
+    by_ns: dict[str, list[PodIdentity]] = {ns: [] for ns in namespaces}
+    for kind in WORKFLOW_KINDS:
+        for obj in objects_by_kind.get(kind, []):
+            ns = obj["metadata"].get("namespace")
+            if ns in wanted:
+                by_ns[ns] += object_identities(obj, catalogue)
+    for ns, found in by_ns.items():
+        if not found:
+            found.append(pod_identity(ns, catalogue.defaults, {},
+                                      "new workflows (no workflow objects here yet)"))
+    pods: dict[str, dict[str, list[str]]] = {}
+    executors: dict[str, dict[str, list[str]]] = {}
+    for ns, found in by_ns.items():
+        for ident in found:
+            users = pods.setdefault(ns, {}).setdefault(ident.service_account, [])
+            if ident.used_by not in users:
+                users.append(ident.used_by)
+            users = executors.setdefault(ns, {}).setdefault(ident.executor_identity, [])
+            if ident.used_by not in users:
+                users.append(ident.used_by)
+    return Identities(pods, executors, by_ns)
+
+
+def users_text(users: list[str], limit: int = 3) -> str:
+    """'used by Workflow team-a/x, CronWorkflow team-a/y (+4 more)'."""
+    shown = ", ".join(users[:limit])
+    more = f" (+{len(users) - limit} more)" if len(users) > limit else ""
+    return f"used by {shown}{more}"

@@ -1,0 +1,273 @@
+"""What makes a repository one Argo can use (AD202): per-type rules, S3 endpoints and buckets."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from .repositories import Repository, SecretRef
+
+
+@dataclasses.dataclass
+class S3Settings:
+    """An `s3:` repository as Argo's executor reads it (config.S3ArtifactRepository)."""
+
+    endpoint: str  # host[:port], no scheme, no path
+    bucket: str
+    insecure: bool
+    region: str | None
+    access_key: SecretRef | None
+    secret_key: SecretRef | None
+    session_token: SecretRef | None
+    ca: SecretRef | None
+    use_sdk_creds: bool
+    create_bucket: Any  # createBucketIfNotPresent as written (an object `{}` when valid)
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.rsplit(":", 1)[0] if _has_port(self.endpoint) else self.endpoint
+
+    @property
+    def port(self) -> int:
+        if _has_port(self.endpoint):
+            try:
+                return int(self.endpoint.rsplit(":", 1)[1])
+            except ValueError:
+                pass
+        return 80 if self.insecure else 443
+
+
+def _has_port(endpoint: str) -> bool:
+    return ":" in endpoint and not endpoint.endswith("]")
+
+
+def _ref(value: Any, field: str) -> SecretRef | None:
+    if not isinstance(value, dict):
+        return None
+    return SecretRef(field, str(value.get("name") or ""), str(value.get("key") or ""))
+
+
+def s3_settings(spec: dict[str, Any] | None) -> S3Settings | None:
+    """The S3 settings of a repository spec, or None when it is not an S3 repository."""
+    s3 = (spec or {}).get("s3")
+    if not isinstance(s3, dict):
+        return None
+    return S3Settings(
+        endpoint=str(s3.get("endpoint") or ""), bucket=str(s3.get("bucket") or ""),
+        insecure=s3.get("insecure") is True, region=s3.get("region"),
+        access_key=_ref(s3.get("accessKeySecret"), "s3.accessKeySecret"),
+        secret_key=_ref(s3.get("secretKeySecret"), "s3.secretKeySecret"),
+        session_token=_ref(s3.get("sessionTokenSecret"), "s3.sessionTokenSecret"),
+        ca=_ref(s3.get("caSecret"), "s3.caSecret"),
+        use_sdk_creds=s3.get("useSDKCreds") is True,
+        create_bucket=s3.get("createBucketIfNotPresent"))
+
+
+# ---------------------------------------------------------------- repository validation (AD202)
+
+REPOSITORY_TYPES = ("s3", "gcs", "oss", "azure", "artifactory", "hdfs", "http", "git", "raw")
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_HOST_BAD_CHARS = set("`~!@#$%^&*()+={}[]|\\\"';:><?/ \t")
+_IPV4_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def repository_problems(repo: Repository) -> list[str]:
+    """What is wrong with one resolved artifact repository, in words a user can act on; [] when valid.
+
+    Sources: workflow/artifactrepositories/artifactrepositories.go (`config map missing key`),
+    config.ArtifactRepository and v1alpha1.S3Bucket (field types: insecure *bool,
+    createBucketIfNotPresent *CreateS3BucketOptions), minio-go getEndpointURL/isValidEndpointURL and
+    s3utils.CheckValidBucketName (what the executor's S3 client rejects), and the AWS bucket naming rules.
+    Only S3 gets type-specific rules; every type gets the type and secret-selector rules.
+    """
+    if repo.error:
+        return [repo.error]
+    spec = repo.spec
+    if not isinstance(spec, dict):
+        return ["the repository cannot be read (not a YAML mapping)"]
+    problems: list[str] = []
+    present = [k for k in REPOSITORY_TYPES if k in spec]
+    kinds = [k for k in present if isinstance(spec[k], dict)]
+    for k in present:
+        if k not in kinds:
+            problems.append(f"{k} must be a mapping of settings, not {_show(spec[k])}")
+    if not present:
+        keys = ", ".join(sorted(map(str, spec))) or "none"
+        problems.append(f"no known repository type: give one of {', '.join(REPOSITORY_TYPES)} (keys found: {keys})")
+    elif len(kinds) > 1:
+        problems.append(f"more than one repository type ({', '.join(kinds)}); Argo uses only one: keep one")
+    for k in kinds:
+        problems += _selector_problems(spec[k], k)
+    if "s3" in kinds:
+        problems += _s3_problems(spec["s3"])
+    return problems
+
+
+def _show(value: Any) -> str:
+    """A value as it would be written in YAML, for messages: true, null, "text", 9000."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+def _selector_problems(spec: dict[str, Any], path: str) -> list[str]:
+    """Secret selectors ({name, key}) anywhere under a repository type that lack a name or a key."""
+    problems: list[str] = []
+    for field, value in spec.items():
+        where = f"{path}.{field}"
+        if str(field).endswith("Secret"):
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                problems.append(f"{where} must be a secret selector {{name: ..., key: ...}}, not {_show(value)}")
+                continue
+            missing = [part for part in ("name", "key") if not value.get(part)]
+            if missing:
+                problems.append(f"{where} has no {' and no '.join(missing)}: a secret selector needs both "
+                                "name (the Secret) and key (the entry in it)")
+        elif isinstance(value, dict):
+            problems += _selector_problems(value, where)
+    return problems
+
+
+def _s3_problems(s3: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    raw_insecure = s3.get("insecure")
+    if raw_insecure is not None and not isinstance(raw_insecure, bool):
+        problems.append(f"insecure is {_show(raw_insecure)}, of the wrong type: it must be a boolean "
+                        "(insecure: true or insecure: false, unquoted)")
+    settings = s3_settings({"s3": s3})
+    if settings is None:  # not reached: s3 is a mapping
+        return problems
+    endpoint_problems, port, scheme = _endpoint_problems(settings.endpoint, settings.insecure)
+    problems += endpoint_problems
+    if scheme is None and port == 443 and settings.insecure:
+        problems.append("insecure is true but the endpoint's port 443 is HTTPS; Argo will speak plain HTTP to a "
+                        "TLS port: remove insecure (or set it false)")
+    if scheme is None and port == 80 and not settings.insecure:
+        problems.append("the endpoint's port 80 is plain HTTP but insecure is not true; Argo will speak TLS to it: "
+                        "set insecure: true")
+    problems += _bucket_problems(settings.bucket)
+    create = s3.get("createBucketIfNotPresent")
+    if create is not None and not isinstance(create, dict):
+        problems.append(f"createBucketIfNotPresent must be an object such as {{}} for S3, not {_show(create)}")
+    elif isinstance(create, dict) and not isinstance(create.get("objectLocking", False), bool):
+        problems.append(f"createBucketIfNotPresent.objectLocking must be a boolean, not "
+                        f"{_show(create['objectLocking'])}")
+    access, secret = s3.get("accessKeySecret") is not None, s3.get("secretKeySecret") is not None
+    if access != secret and s3.get("useSDKCreds") is not True:
+        given, lacking = ("accessKeySecret", "secretKeySecret") if access else ("secretKeySecret", "accessKeySecret")
+        problems.append(f"{given} is given without {lacking}: give both, or neither with useSDKCreds: true "
+                        "(credentials from the pod's cloud identity)")
+    return problems
+
+
+def _endpoint_problems(endpoint: str, insecure: bool) -> tuple[list[str], int | None, str | None]:
+    """Problems of an S3 endpoint (host[:port], no scheme, no path), the port it names, and its scheme."""
+    if not endpoint.strip():
+        return (["endpoint is empty; Argo needs the S3 service's host[:port], e.g. s3.amazonaws.com or "
+                 "minio:9000"], None, None)
+    problems: list[str] = []
+    m = _SCHEME_RE.match(endpoint)
+    scheme = m[1].lower() if m else None
+    rest = endpoint[m.end():] if m else endpoint
+    hostport, slash, path = rest.partition("/")
+    fix = f"use endpoint: {hostport}" if hostport else "use the S3 service's host[:port]"
+    if scheme:
+        what = "a scheme and a path" if slash else "a scheme"
+        msg = f'endpoint "{endpoint}" has {what}; Argo wants host[:port]: {fix}'
+        if scheme == "http" and not insecure:
+            msg += " and set insecure: true (http:// means plain HTTP; without insecure: true Argo speaks TLS)"
+        elif scheme == "http":
+            msg += " (insecure: true is already set, as http:// needs)"
+        elif scheme == "https":
+            msg += (" and remove insecure: true or set it false (https:// means TLS)" if insecure
+                    else " with insecure false or omitted (https:// means TLS, the default)")
+        problems.append(msg)
+    elif slash:
+        problems.append(f'endpoint "{endpoint}" has a path ("/{path}"); Argo wants host[:port]: {fix} '
+                        "(the bucket goes in bucket, an object prefix in keyFormat)")
+    port_problems, port = _host_port_problems(hostport, endpoint)
+    return problems + port_problems, port, scheme
+
+
+def _host_port_problems(hostport: str, endpoint: str) -> tuple[list[str], int | None]:
+    host, port_text, bracketed = hostport, None, False
+    if hostport.startswith("["):  # IPv6: [::1]:9000
+        close = hostport.find("]")
+        after = hostport[close + 1:] if close >= 0 else ""
+        if close < 0 or (after and not after.startswith(":")):
+            return [f'endpoint "{endpoint}" has a malformed IPv6 address; write [address]:port'], None
+        host, bracketed = hostport[1:close], True
+        port_text = after[1:] if after else None
+    elif hostport.count(":") > 1:
+        return [f'endpoint "{endpoint}" has more than one ":"; write host:port (an IPv6 address in brackets: '
+                "[fd00::1]:9000)"], None
+    elif ":" in hostport:
+        host, port_text = hostport.split(":", 1)
+    problems: list[str] = []
+    if not host:
+        problems.append(f'endpoint "{endpoint}" has no host')
+    elif not bracketed and (_HOST_BAD_CHARS & set(host) or host[0] in ".-_" or host[-1] in "-_"):
+        problems.append(f'endpoint host "{host}" is not a valid host name or IP address')
+    if port_text is None:
+        return problems, None
+    if not port_text:
+        problems.append(f'endpoint "{endpoint}" has an empty port; write host:port, or just host for the '
+                        "default port (443, or 80 with insecure: true)")
+        return problems, None
+    if not port_text.isdigit():
+        problems.append(f'endpoint port "{port_text}" is not a number')
+        return problems, None
+    port = int(port_text)
+    if not 1 <= port <= 65535:
+        problems.append(f"endpoint port {port} is out of range: a port is 1 to 65535")
+        return problems, None
+    return problems, port
+
+
+def _bucket_problems(bucket: str) -> list[str]:
+    """AWS S3 bucket naming rules (which MinIO and minio-go enforce too, mostly)."""
+    if not bucket.strip():
+        return ["bucket is empty; name the bucket Argo stores artifacts in"]
+    why: list[str] = []
+    if not 3 <= len(bucket) <= 63:
+        why.append(f"it is {len(bucket)} characters long, not 3 to 63")
+    bad = sorted(set(re.sub(r"[a-z0-9.-]", "", bucket)))
+    if bad:
+        shown = " ".join(repr(c)[1:-1] if c != " " else "space" for c in bad)
+        why.append(f"it has characters other than lowercase letters, digits, dots and hyphens ({shown})")
+    if not (bucket[0].isascii() and bucket[0].isalnum() and bucket[-1].isascii() and bucket[-1].isalnum()):
+        why.append("it must start and end with a letter or digit")
+    if ".." in bucket:
+        why.append("it has two adjacent dots")
+    if ".-" in bucket or "-." in bucket:
+        why.append("it has a hyphen next to a dot")
+    if _IPV4_LIKE.match(bucket):
+        why.append("it is formatted like an IP address")
+    for prefix in ("xn--", "sthree-"):
+        if bucket.startswith(prefix):
+            why.append(f"it starts with the reserved prefix {prefix}")
+    for suffix in ("-s3alias", "--ol-s3"):
+        if bucket.endswith(suffix):
+            why.append(f"it ends with the reserved suffix {suffix}")
+    if not why:
+        return []
+    return [f'bucket "{bucket}" is not a valid S3 bucket name: {"; ".join(why)}']
+
+
+def normalized_endpoint(endpoint: str, insecure: bool) -> tuple[str, bool]:
+    """The endpoint as Argo wants it (host[:port]) and the `insecure` its scheme implies:
+    'http://minio:9000/x' -> ('minio:9000', True); 'https://s3.example.com' -> ('s3.example.com', False)."""
+    m = _SCHEME_RE.match(endpoint)
+    scheme = m[1].lower() if m else None
+    hostport = (endpoint[m.end():] if m else endpoint).partition("/")[0]
+    if scheme == "http":
+        insecure = True
+    elif scheme == "https":
+        insecure = False
+    return hostport, insecure

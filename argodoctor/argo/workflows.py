@@ -1,0 +1,110 @@
+"""Workflow objects, their specs joined as the controller joins them, and the namespaces they live in."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .controller import Controller
+
+WORKFLOW_KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
+CLUSTER_TEMPLATE_KIND = "ClusterWorkflowTemplate"
+# Template types whose nodes are pods (argo-workflows v3.0..v4.1 pkg/apis/workflow/v1alpha1/workflow_types.go
+# Template.GetType: container, containerSet, script, resource and data run as pods; steps, dag and suspend
+# are controller-side; http and plugin run in the agent pod).
+POD_TEMPLATE_TYPES = ("container", "containerSet", "script", "resource", "data")
+# The spec fields a referenced (Cluster)WorkflowTemplate or workflowDefaults fills in when the workflow
+# leaves them unset (v3.0..v4.1 workflow/util/merge.go JoinWorkflowSpec: the workflow wins over the
+# template, which wins over workflowDefaults).
+JOINED_FIELDS = ("serviceAccountName", "automountServiceAccountToken", "executor", "artifactRepositoryRef",
+                 "podGC", "artifactGC", "entrypoint")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def workflow_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """The spec a workflow object runs: a CronWorkflow's spec.workflowSpec, else spec."""
+    spec = _mapping(obj.get("spec"))
+    if obj.get("kind") == "CronWorkflow":
+        return _mapping(spec.get("workflowSpec"))
+    return spec
+
+
+_workflow_spec = workflow_spec  # the name older callers use
+
+
+def describe(obj: dict[str, Any]) -> str:
+    """'Workflow team-a/hello', 'ClusterWorkflowTemplate build'."""
+    meta = _mapping(obj.get("metadata"))
+    ns = meta.get("namespace")
+    return f"{obj.get('kind')} {ns}/{meta.get('name')}" if ns else f"{obj.get('kind')} {meta.get('name')}"
+
+
+def templates(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in spec.get("templates") or [] if isinstance(t, dict)]
+
+
+def is_pod_template(tmpl: dict[str, Any]) -> bool:
+    return any(tmpl.get(k) is not None for k in POD_TEMPLATE_TYPES)
+
+
+def template_refs(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every templateRef in the spec's steps and dag tasks (and a template's own templateRef)."""
+    for tmpl in templates(spec):
+        if isinstance(tmpl.get("templateRef"), dict):
+            yield tmpl["templateRef"]
+        for group in tmpl.get("steps") or []:
+            for step in group if isinstance(group, list) else []:
+                if isinstance(step, dict) and isinstance(step.get("templateRef"), dict):
+                    yield step["templateRef"]
+        for task in _mapping(tmpl.get("dag")).get("tasks") or []:
+            if isinstance(task, dict) and isinstance(task.get("templateRef"), dict):
+                yield task["templateRef"]
+
+
+class Catalogue:
+    """The (Cluster)WorkflowTemplates a workflow may reference, indexed once."""
+
+    def __init__(self, objects_by_kind: dict[str, list[dict[str, Any]]],
+                 cluster_templates: list[dict[str, Any]], defaults: dict[str, Any] | None = None):
+        self.templates = {(o["metadata"].get("namespace"), o["metadata"].get("name")): o
+                          for o in objects_by_kind.get("WorkflowTemplate", [])}
+        self.cluster_templates = {o["metadata"].get("name"): o for o in cluster_templates}
+        self.defaults = _mapping(_mapping(defaults).get("spec"))
+
+    def referenced(self, namespace: str, ref: dict[str, Any]) -> dict[str, Any] | None:
+        """The (Cluster)WorkflowTemplate a workflowTemplateRef or templateRef names, if it exists."""
+        if ref.get("clusterScope") is True:
+            return self.cluster_templates.get(ref.get("name"))
+        return self.templates.get((namespace, ref.get("name")))
+
+    def joined(self, obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """(the spec the controller runs, the workflowTemplateRef's template if any): the object's own
+        spec, then the referenced template's, then workflowDefaults', field by field."""
+        own = workflow_spec(obj)
+        ref = own.get("workflowTemplateRef")
+        base = self.referenced(obj["metadata"].get("namespace"), ref) if isinstance(ref, dict) else None
+        base_spec = _mapping((base or {}).get("spec"))
+        joined = dict(own)
+        for field in JOINED_FIELDS:
+            for layer in (own, base_spec, self.defaults):
+                if layer.get(field) not in (None, "", {}):
+                    joined[field] = layer[field]
+                    break
+        if base is not None:
+            joined["templates"] = templates(own) + templates(base_spec)
+        return joined, base
+
+
+def workflow_namespaces(objects_by_kind: dict[str, list[dict[str, Any]]], controller: Controller,
+                        extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The controller's namespace, every namespace holding workflow objects, the managed
+    namespace of a --namespaced controller, and any given with -n."""
+    found = {controller.namespace, *extra}
+    for kind in WORKFLOW_KINDS:
+        found.update(o["metadata"]["namespace"] for o in objects_by_kind.get(kind, [])
+                     if o.get("metadata", {}).get("namespace"))
+    if controller.namespaced and controller.managed_namespace:
+        found.add(controller.managed_namespace)
+    return sorted(found)
