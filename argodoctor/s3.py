@@ -394,6 +394,18 @@ def s3_repositories(ctx: Context, ns: str) -> Iterator[tuple[argo.Repository, ar
             yield repo, settings
 
 
+def other_repositories(ctx: Context, ns: str) -> Iterator[argo.Repository]:
+    """The readable repositories of ns that are not S3: the probes do not speak their protocols."""
+    for repo in ctx.repositories(ns):
+        if repo.spec is not None and argo.s3_settings(repo.spec) is None and repo.kind is not None:
+            yield repo
+
+
+def not_probed(repo: argo.Repository) -> str:
+    return (f"{repo.kind} repository ({repo.source}): argodoctor's live probes speak S3 only, so this one is "
+            "not probed")
+
+
 def _probe(ctx: Context, ns: str, s: argo.S3Settings, secret_ns: str | None = None) -> Probe:
     """A probe of settings s as a workflow pod in ns sees them; keys read from secret_ns (default ns)."""
     kube = ctx.view.kube

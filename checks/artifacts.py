@@ -67,7 +67,7 @@ class RepositoryValid(Check):
         yield from skips
         for ns in namespaces:
             for repo in ctx.repositories(ns):
-                problems = argo.repository_problems(repo)
+                problems = argo.repository_problems(repo, ctx.version)
                 where = _where(repo)
                 if problems:
                     yield self.failed(f"{where}: {'; '.join(problems)}{_why(repo)}", namespace=ns,
@@ -108,7 +108,7 @@ class SecretResolves(Check):
                 if repo.spec is None:
                     continue  # unreadable repository: AD202's finding
                 by_secret: dict[str, list[argo.SecretRef]] = {}
-                for ref in repo.secret_refs():
+                for ref in repo.secret_refs(ctx.version):
                     by_secret.setdefault(ref.name, []).append(ref)
                 for name, refs in sorted(by_secret.items()):
                     yield self._one(ctx, ns, repo, name, refs, holders.get(name, []))

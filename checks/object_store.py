@@ -9,7 +9,7 @@ from argodoctor import argo, s3
 from argodoctor.context import Context
 from argodoctor.errors import KubeError
 from argodoctor.model import Check, Result
-from argodoctor.s3 import probe, s3_repositories
+from argodoctor.s3 import not_probed, other_repositories, probe, s3_repositories
 
 from .artifacts import WORKFLOW_READS
 
@@ -29,6 +29,8 @@ class _S3Check(Check):
         skips, namespaces = self.split_blocked(ctx, ctx.workflow_namespaces)
         yield from skips
         for ns in namespaces:
+            for repo in other_repositories(ctx, ns):
+                yield self.skipped(not_probed(repo), namespace=ns, object=_cm(repo))
             for repo, settings in s3_repositories(ctx, ns):
                 try:
                     p = probe(ctx, ns, repo, settings)
@@ -134,6 +136,8 @@ class ObjectStoreService(Check):
     def run(self, ctx: Context) -> Iterable[Result]:
         namespaces = {n["metadata"]["name"] for n in ctx.view.list("Namespace")} | set(ctx.workflow_namespaces)
         for ns in ctx.workflow_namespaces:
+            for repo in other_repositories(ctx, ns):
+                yield self.skipped(not_probed(repo), namespace=ns, object=_cm(repo))
             for repo, s in s3_repositories(ctx, ns):
                 ref = s3.service_of(s, ns, namespaces)
                 if ref is None:

@@ -33,7 +33,7 @@ class ConfigureArtifactRepository(Remediation):
             plan.actions.append(config_action(ctx, {"artifactRepository": desired},
                                              "artifactRepository pointing at the object store"))
         if isinstance(repo, dict):
-            needs = [(ns, argo.secret_refs(repo), [c.namespace]) for ns in ctx.workflow_namespaces
+            needs = [(ns, argo.secret_refs(repo, ctx.version), [c.namespace]) for ns in ctx.workflow_namespaces
                      if _uses_controller_repo(ctx, ns)]
             actions, notes = copy_actions(ctx, needs)
             plan.actions += actions

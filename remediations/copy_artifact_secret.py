@@ -29,7 +29,7 @@ class CopyArtifactSecret(Remediation):
             for repo in ctx.repositories(ns):
                 if repo.spec is not None:
                     prefer = [repo.configmap[0] if repo.configmap else None, ctx.controller.namespace]
-                    needs.append((ns, repo.secret_refs(), prefer))
+                    needs.append((ns, repo.secret_refs(ctx.version), prefer))
         plan.actions, plan.notes = copy_actions(ctx, needs)
         return plan
 

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from .config import ControllerConfig, yaml_error
+from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe
 
 ARTIFACT_REPOSITORIES_CONFIGMAP = "artifact-repositories"
@@ -35,26 +36,61 @@ class Repository:
 
     @property
     def kind(self) -> str | None:
-        for k in ("s3", "gcs", "oss", "azure", "artifactory", "hdfs", "http", "git", "raw"):
+        for k in REPOSITORY_TYPES:
             if isinstance((self.spec or {}).get(k), dict):
                 return k
         return None
 
-    def secret_refs(self) -> list[SecretRef]:
-        return secret_refs(self.spec or {})
+    def secret_refs(self, version: Version | None = None) -> list[SecretRef]:
+        return secret_refs(self.spec or {}, version)
 
 
-def secret_refs(spec: dict[str, Any], prefix: str = "") -> list[SecretRef]:
-    """Every {name, key} secret selector in a repository spec (accessKeySecret, caSecret, ...)."""
+# The repository types of ArtifactRepository (argo-workflows config/config.go at v3.0.10, then
+# pkg/apis/workflow/v1alpha1/artifact_repository_types.go): s3, artifactory, hdfs, oss, gcs at every
+# version; azure from v3.4; plugin from v4.0. http, git and raw are artifact locations only, never a
+# repository (the CATALOG listed them as repository types; the source does not).
+REPOSITORY_TYPES = ("s3", "gcs", "azure", "oss", "artifactory", "hdfs", "plugin")
+REPOSITORY_TYPE_SINCE = {"azure": (3, 4), "plugin": (4, 0)}
+LOCATION_ONLY_TYPES = ("http", "git", "raw")
+
+# The secrets Argo mounts into a workflow pod for each repository type, as volumes without `optional`
+# (so a missing Secret or key keeps the pod in ContainerCreating): workflowpod.go createSecretVolumes
+# (v3.0..v3.3) / createSecretVolumesFromArtifactLocations (v3.4+). (field path, since which version).
+# useSDKCreds does not stop a named selector from being mounted.
+MOUNTED_SECRETS: dict[str, tuple[tuple[str, tuple[int, int]], ...]] = {
+    "s3": (("accessKeySecret", (3, 0)), ("secretKeySecret", (3, 0)),
+           ("encryptionOptions.serverSideCustomerKeySecret", (3, 4)),  # only with enableEncryption: true
+           ("caSecret", (3, 5)), ("sessionTokenSecret", (3, 6))),
+    "gcs": (("serviceAccountKeySecret", (3, 0)),),
+    "azure": (("accountKeySecret", (3, 4)),),
+    "oss": (("accessKeySecret", (3, 0)), ("secretKeySecret", (3, 0))),
+    "artifactory": (("usernameSecret", (3, 0)), ("passwordSecret", (3, 0))),
+    "hdfs": (("krbCCacheSecret", (3, 0)), ("krbKeytabSecret", (3, 0))),
+}
+
+
+def _at(spec: Any, path: str) -> Any:
+    for part in path.split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return spec
+
+
+def secret_refs(spec: dict[str, Any], version: Version | None = None) -> list[SecretRef]:
+    """The secret selectors of a repository spec that Argo mounts into workflow pods at that version
+    (the newest when unknown). A selector without name or key is skipped by Argo (and is AD202's)."""
     refs: list[SecretRef] = []
-    for field, value in spec.items():
-        if not isinstance(value, dict):
+    for kind in REPOSITORY_TYPES:
+        body = spec.get(kind)
+        if not isinstance(body, dict):
             continue
-        path = f"{prefix}{field}"
-        if field.endswith("Secret") and "name" in value:
-            refs.append(SecretRef(path, str(value.get("name") or ""), str(value.get("key") or "")))
-        else:
-            refs += secret_refs(value, path + ".")
+        for path, since in MOUNTED_SECRETS.get(kind, ()):
+            if version is not None and not version.at_least(*since):
+                continue
+            if path.startswith("encryptionOptions.") and _at(body, "encryptionOptions.enableEncryption") is not True:
+                continue
+            value = _at(body, path)
+            if isinstance(value, dict) and value.get("name") and value.get("key"):
+                refs.append(SecretRef(f"{kind}.{path}", str(value["name"]), str(value["key"])))
     return refs
 
 

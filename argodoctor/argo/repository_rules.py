@@ -5,7 +5,8 @@ import dataclasses
 import re
 from typing import Any
 
-from .repositories import Repository, SecretRef
+from .repositories import LOCATION_ONLY_TYPES, REPOSITORY_TYPE_SINCE, REPOSITORY_TYPES, Repository, SecretRef
+from .version import Version
 
 
 @dataclasses.dataclass
@@ -65,20 +66,20 @@ def s3_settings(spec: dict[str, Any] | None) -> S3Settings | None:
 
 # ---------------------------------------------------------------- repository validation (AD202)
 
-REPOSITORY_TYPES = ("s3", "gcs", "oss", "azure", "artifactory", "hdfs", "http", "git", "raw")
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _HOST_BAD_CHARS = set("`~!@#$%^&*()+={}[]|\\\"';:><?/ \t")
 _IPV4_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 
-def repository_problems(repo: Repository) -> list[str]:
+def repository_problems(repo: Repository, version: Version | None = None) -> list[str]:
     """What is wrong with one resolved artifact repository, in words a user can act on; [] when valid.
 
-    Sources: workflow/artifactrepositories/artifactrepositories.go (`config map missing key`),
-    config.ArtifactRepository and v1alpha1.S3Bucket (field types: insecure *bool,
-    createBucketIfNotPresent *CreateS3BucketOptions), minio-go getEndpointURL/isValidEndpointURL and
-    s3utils.CheckValidBucketName (what the executor's S3 client rejects), and the AWS bucket naming rules.
-    Only S3 gets type-specific rules; every type gets the type and secret-selector rules.
+    Sources: workflow/artifactrepositories/artifactrepositories.go (`config map missing key`), the
+    ArtifactRepository type and its per-type structs (pkg/apis/workflow/v1alpha1 artifact_repository_types.go
+    and workflow_types.go at v3.0.10..v4.1.2: which types exist at which version, field types), each
+    type's artifact driver (what it needs to work: S3 endpoint host[:port] for minio-go, Azure's endpoint
+    URL, OSS's endpoint, Artifactory's repoURL, HDFS addresses), minio-go getEndpointURL/isValidEndpointURL
+    and s3utils.CheckValidBucketName, and the AWS bucket naming rules.
     """
     if repo.error:
         return [repo.error]
@@ -91,16 +92,101 @@ def repository_problems(repo: Repository) -> list[str]:
     for k in present:
         if k not in kinds:
             problems.append(f"{k} must be a mapping of settings, not {_show(spec[k])}")
-    if not present:
+    location_only = [k for k in LOCATION_ONLY_TYPES if k in spec]
+    for k in location_only:
+        problems.append(f"{k} is not a repository type: Argo can read {k} artifacts but cannot store "
+                        f"artifacts or logs there; use one of {', '.join(_types_at(version))}")
+    if not present and not location_only:
         keys = ", ".join(sorted(map(str, spec))) or "none"
-        problems.append(f"no known repository type: give one of {', '.join(REPOSITORY_TYPES)} (keys found: {keys})")
+        problems.append(f"no known repository type: give one of {', '.join(_types_at(version))} (keys found: {keys})")
     elif len(kinds) > 1:
         problems.append(f"more than one repository type ({', '.join(kinds)}); Argo uses only one: keep one")
     for k in kinds:
+        since = REPOSITORY_TYPE_SINCE.get(k)
+        if since and version is not None and not version.at_least(*since):
+            problems.append(f"{k} repositories arrived in v{since[0]}.{since[1]}; Argo {version} does not know them")
+            continue
         problems += _selector_problems(spec[k], k)
-    if "s3" in kinds:
-        problems += _s3_problems(spec["s3"])
+        problems += _TYPE_RULES.get(k, lambda body: [])(spec[k])
     return problems
+
+
+def _types_at(version: Version | None) -> list[str]:
+    return [k for k in REPOSITORY_TYPES
+            if version is None or k not in REPOSITORY_TYPE_SINCE or version.at_least(*REPOSITORY_TYPE_SINCE[k])]
+
+
+def _required(body: dict[str, Any], kind: str, *fields: str) -> list[str]:
+    return [f"{kind}.{f} is empty; Argo needs it" for f in fields if not str(body.get(f) or "").strip()]
+
+
+def _credentials_pair(body: dict[str, Any], kind: str, first: str, second: str) -> list[str]:
+    a, b = body.get(first) is not None, body.get(second) is not None
+    if a == b or body.get("useSDKCreds") is True:
+        return []
+    given, lacking = (first, second) if a else (second, first)
+    return [f"{given} is given without {lacking}: give both, or neither with useSDKCreds: true "
+            "(credentials from the pod's cloud identity)"]
+
+
+def _url_problems(value: Any, what: str) -> list[str]:
+    text = str(value or "")
+    m = _SCHEME_RE.match(text)
+    if not m or m[1].lower() not in ("http", "https") or not text[m.end():].split("/")[0]:
+        return [f'{what} "{text}" is not an http(s) URL such as https://host/path']
+    return []
+
+
+def _gcs_problems(gcs: dict[str, Any]) -> list[str]:
+    # GCSBucket: bucket and an optional serviceAccountKeySecret (without it the driver uses the pod's
+    # default credentials); there is no endpoint field.
+    problems = _required(gcs, "gcs", "bucket")
+    if "endpoint" in gcs:
+        problems.append("gcs has no endpoint setting (Argo talks to storage.googleapis.com); remove it")
+    return problems
+
+
+def _azure_problems(azure: dict[str, Any]) -> list[str]:
+    # AzureBlobContainer (v3.4+): endpoint is a URL, parsed with url.Parse and the container appended
+    # (workflow/artifacts/azure/azure.go), e.g. https://<account>.blob.core.windows.net.
+    problems = _required(azure, "azure", "endpoint", "container")
+    if azure.get("endpoint"):
+        problems += _url_problems(azure["endpoint"], "azure.endpoint")
+    # v3.7.18 azure.go newAzureContainerClient: "accountKey secret is required for Azure Blob Storage if
+    # useSDKCreds is false"
+    if azure.get("accountKeySecret") is None and azure.get("useSDKCreds") is not True:
+        problems.append("azure has neither accountKeySecret nor useSDKCreds: true; the executor fails with "
+                        "`accountKey secret is required for Azure Blob Storage if useSDKCreds is false`")
+    return problems
+
+
+def _oss_problems(oss: dict[str, Any]) -> list[str]:
+    # OSSBucket: endpoint as the OSS SDK takes it (Argo's docs write http://oss-...aliyuncs.com), bucket,
+    # createBucketIfNotPresent a boolean here (an object only for S3).
+    problems = _required(oss, "oss", "endpoint", "bucket")
+    create = oss.get("createBucketIfNotPresent")
+    if create is not None and not isinstance(create, bool):
+        problems.append(f"oss.createBucketIfNotPresent must be a boolean for OSS, not {_show(create)}")
+    return problems + _credentials_pair(oss, "oss", "accessKeySecret", "secretKeySecret")
+
+
+def _artifactory_problems(art: dict[str, Any]) -> list[str]:
+    # ArtifactoryArtifactRepository: repoURL, the base every artifact URL is built on.
+    problems = _required(art, "artifactory", "repoURL")
+    if art.get("repoURL"):
+        problems += _url_problems(art["repoURL"], "artifactory.repoURL")
+    return problems
+
+
+def _hdfs_problems(hdfs: dict[str, Any]) -> list[str]:
+    addresses = hdfs.get("addresses")
+    if not isinstance(addresses, list) or not addresses:
+        return ["hdfs.addresses is empty: list the namenode addresses (host:port)"]
+    return []
+
+
+def _plugin_problems(plugin: dict[str, Any]) -> list[str]:
+    return _required(plugin, "plugin", "name")
 
 
 def _show(value: Any) -> str:
@@ -158,12 +244,7 @@ def _s3_problems(s3: dict[str, Any]) -> list[str]:
     elif isinstance(create, dict) and not isinstance(create.get("objectLocking", False), bool):
         problems.append(f"createBucketIfNotPresent.objectLocking must be a boolean, not "
                         f"{_show(create['objectLocking'])}")
-    access, secret = s3.get("accessKeySecret") is not None, s3.get("secretKeySecret") is not None
-    if access != secret and s3.get("useSDKCreds") is not True:
-        given, lacking = ("accessKeySecret", "secretKeySecret") if access else ("secretKeySecret", "accessKeySecret")
-        problems.append(f"{given} is given without {lacking}: give both, or neither with useSDKCreds: true "
-                        "(credentials from the pod's cloud identity)")
-    return problems
+    return problems + _credentials_pair(s3, "s3", "accessKeySecret", "secretKeySecret")
 
 
 def _endpoint_problems(endpoint: str, insecure: bool) -> tuple[list[str], int | None, str | None]:
@@ -271,3 +352,7 @@ def normalized_endpoint(endpoint: str, insecure: bool) -> tuple[str, bool]:
     elif scheme == "https":
         insecure = False
     return hostport, insecure
+
+
+_TYPE_RULES = {"s3": _s3_problems, "gcs": _gcs_problems, "azure": _azure_problems, "oss": _oss_problems,
+               "artifactory": _artifactory_problems, "hdfs": _hdfs_problems, "plugin": _plugin_problems}

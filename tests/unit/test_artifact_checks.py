@@ -129,3 +129,43 @@ def test_ad203_is_skipped_where_ad201_failed():
     for r in res.values():
         assert r.status == "skip" and f"blocked: AD201 artifact-repository-configured is fail for {r.namespace}" \
             in r.message
+
+
+# ---- AD203 follows what Argo mounts per type and version (workflowpod.go createSecretVolumes /
+# createSecretVolumesFromArtifactLocations, v3.0.10..v4.1.2)
+
+def _secrets(version: str, repo: dict, *secrets) -> dict[str, str]:
+    objs = [controller(version), controller_configmap(repo=repo), *secrets]
+    ctx = context(*objs)
+    return {r.object: r.status for r in run_checks(select_checks(["AD203"]), ctx) if r.namespace == "argo"}
+
+
+def test_ad203_session_token_and_ca_only_from_the_versions_that_mount_them():
+    s3 = {"s3": {**SEED_REPO["s3"], "sessionTokenSecret": {"name": "sts", "key": "t"},
+                 "caSecret": {"name": "ca", "key": "ca.crt"}}}
+    keys = secret("minio", "argo", accesskey="a", secretkey="s")
+    assert _secrets("v3.4.18", s3, keys) == {"Secret/minio": "pass"}
+    assert _secrets("v3.5.15", s3, keys) == {"Secret/minio": "pass", "Secret/ca": "fail"}
+    assert _secrets("v3.7.18", s3, keys) == {"Secret/minio": "pass", "Secret/ca": "fail", "Secret/sts": "fail"}
+
+
+def test_ad203_sse_c_key_only_with_encryption_enabled():
+    sse = {"serverSideCustomerKeySecret": {"name": "ssec", "key": "k"}}
+    keys = secret("minio", "argo", accesskey="a", secretkey="s")
+    off = {"s3": {**SEED_REPO["s3"], "encryptionOptions": sse}}
+    on = {"s3": {**SEED_REPO["s3"], "encryptionOptions": {**sse, "enableEncryption": True}}}
+    assert _secrets("v3.7.18", off, keys) == {"Secret/minio": "pass"}
+    assert _secrets("v3.7.18", on, keys) == {"Secret/minio": "pass", "Secret/ssec": "fail"}
+
+
+def test_ad203_each_type_has_its_own_secret_fields_and_sdk_creds_still_mount_named_ones():
+    gcs = {"gcs": {"bucket": "b", "serviceAccountKeySecret": {"name": "gcs", "key": "sa.json"}}}
+    assert _secrets("v3.7.18", gcs) == {"Secret/gcs": "fail"}
+    assert _secrets("v3.7.18", gcs, secret("gcs", "argo", **{"sa.json": "{}"})) == {"Secret/gcs": "pass"}
+    assert _secrets("v3.7.18", {"gcs": {"bucket": "b"}}) == {}  # default credentials: nothing to mount
+    art = {"artifactory": {"repoURL": "https://a.example.com/r", "usernameSecret": {"name": "af", "key": "u"},
+                           "passwordSecret": {"name": "af", "key": "p"}}}
+    assert _secrets("v3.7.18", art) == {"Secret/af": "fail"}
+    sdk = {"s3": {**SEED_REPO["s3"], "useSDKCreds": True}}
+    assert _secrets("v3.7.18", sdk) == {"Secret/minio": "fail"}  # named, so mounted, so required
+    assert _secrets("v3.7.18", {"s3": {"bucket": "b", "endpoint": "s3.amazonaws.com", "useSDKCreds": True}}) == {}

@@ -327,7 +327,7 @@ def test_no_keys_at_all_is_fine():
 
 def test_no_known_repository_type():
     failing({"archiveLogs": True, "s4": {"bucket": "argo-bucket"}},
-            "no known repository type: give one of s3, gcs, oss, azure, artifactory, hdfs, http, git, raw "
+            "no known repository type: give one of s3, gcs, azure, oss, artifactory, hdfs "
             "(keys found: archiveLogs, s4)")
 
 
@@ -349,6 +349,48 @@ def test_non_s3_repository_gets_only_the_type_agnostic_rules():
     broken = {"gcs": {"bucket": "b", "serviceAccountKeySecret": {"name": "gcs-creds"}}}
     r = failing(broken, "gcs.serviceAccountKeySecret has no key")
     assert "bucket" not in r.message.split(": ", 1)[1]
+
+
+# ---- every repository type by its own rules (pkg/apis/workflow/v1alpha1 artifact_repository_types.go and
+# workflow_types.go at v3.0.10..v4.1.2; each driver under workflow/artifacts/)
+
+@pytest.mark.parametrize("repo", [
+    {"gcs": {"bucket": "argo"}},  # no key: the pod's default credentials (Workload Identity)
+    {"azure": {"endpoint": "https://acct.blob.core.windows.net", "container": "argo", "useSDKCreds": True}},
+    {"oss": {"endpoint": "http://oss-cn-zhangjiakou-internal.aliyuncs.com", "bucket": "argo",
+             "accessKeySecret": {"name": "oss", "key": "a"}, "secretKeySecret": {"name": "oss", "key": "s"},
+             "createBucketIfNotPresent": True}},
+    {"artifactory": {"repoURL": "https://artifactory.example.com/artifactory/argo",
+                     "usernameSecret": {"name": "af", "key": "u"}, "passwordSecret": {"name": "af", "key": "p"}}},
+    {"hdfs": {"addresses": ["nn1:8020"], "hdfsUser": "argo", "pathFormat": "{{workflow.name}}"}},
+])
+def test_each_type_passes_by_its_own_rules(repo):
+    r = passing(repo)
+    assert r.message.startswith(next(iter(repo)))
+
+
+@pytest.mark.parametrize("repo,expected", [
+    ({"gcs": {"bucket": "argo", "endpoint": "storage.googleapis.com"}}, "gcs has no endpoint setting"),
+    ({"azure": {"endpoint": "acct.blob.core.windows.net", "container": "argo", "useSDKCreds": True}},
+     'azure.endpoint "acct.blob.core.windows.net" is not an http(s) URL'),
+    ({"azure": {"endpoint": "https://acct.blob.core.windows.net", "container": "argo"}},
+     "`accountKey secret is required for Azure Blob Storage if useSDKCreds is false`"),
+    ({"oss": {"endpoint": "oss.example.com", "bucket": "b", "createBucketIfNotPresent": {}}},
+     "oss.createBucketIfNotPresent must be a boolean for OSS"),
+    ({"artifactory": {"repoURL": ""}}, "artifactory.repoURL is empty"),
+    ({"hdfs": {"hdfsUser": "argo"}}, "hdfs.addresses is empty"),
+    ({"http": {"url": "https://example.com/store"}}, "http is not a repository type"),
+    ({"git": {"repo": "https://github.com/x/y"}}, "git is not a repository type"),
+])
+def test_each_type_fails_by_its_own_rules(repo, expected):
+    failing(repo, expected)
+
+
+def test_azure_before_v3_4_is_unknown_to_the_controller():
+    repo = {"azure": {"endpoint": "https://acct.blob.core.windows.net", "container": "argo", "useSDKCreds": True}}
+    res = [r for r in results(controller("v3.3.10"), controller_configmap(repo=repo)) if r.namespace == "argo"]
+    assert res[0].status == "fail" and "azure repositories arrived in v3.4; Argo v3.3.10 does not know them" \
+        in res[0].message
 
 
 def test_azure_repository_passes():
