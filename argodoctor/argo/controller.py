@@ -19,22 +19,25 @@ class Controller:
     namespace: str
     args: list[str]
     image: str | None
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # the container's literal env values
 
     @property
     def version(self) -> Version | None:
         return image_version(self.image)
 
     def flag(self, name: str) -> str | None:
-        """The value of --name (as '--name value' or '--name=value'); None when absent."""
+        """The value of --name (as '--name value' or '--name=value'), else of its ARGO_* variable
+        (v3.3+ cmd/workflow-controller/main.go binds every flag to ARGO_<NAME> through viper); None when
+        absent."""
         for i, arg in enumerate(self.args):
             if arg == name and i + 1 < len(self.args):
                 return self.args[i + 1]
             if arg.startswith(name + "="):
                 return arg.split("=", 1)[1]
-        return None
+        return self.env.get(_env_name(name))
 
     def has_flag(self, name: str) -> bool:
-        return any(a == name or a.startswith(name + "=") for a in self.args)
+        return any(a == name or a.startswith(name + "=") for a in self.args) or _env_name(name) in self.env
 
     @property
     def configmap_name(self) -> str:
@@ -42,17 +45,30 @@ class Controller:
 
     @property
     def namespaced(self) -> bool:
-        value = self.flag("--namespaced")
-        return self.has_flag("--namespaced") and value not in ("false", "False", "0")
+        if any(a == "--namespaced" for a in self.args):  # a bare boolean flag
+            return True
+        return self.has_flag("--namespaced") and (self.flag("--namespaced") or "").lower() in ("true", "1", "t")
 
+    # cmd/workflow-controller/main.go (v3.0.10..v4.1.2): --managed-namespace is ignored unless --namespaced;
+    # a namespaced controller without it manages its own namespace.
     @property
     def managed_namespace(self) -> str | None:
-        return self.flag("--managed-namespace")
+        if not self.namespaced:
+            return None
+        return self.flag("--managed-namespace") or self.namespace
+
+
+def _env_name(flag: str) -> str:
+    return "ARGO_" + flag.lstrip("-").upper().replace("-", "_").replace(".", "_")
 
 
 def _is_controller(dep: dict[str, Any]) -> bool:
+    """By name, by the `app` label of the official manifests, by the argo-helm chart's
+    app.kubernetes.io/component (its Deployment is <release>-workflow-controller), or by image."""
     meta = dep.get("metadata", {})
-    if meta.get("name") == CONTROLLER_NAME or (meta.get("labels") or {}).get("app") == CONTROLLER_NAME:
+    labels = meta.get("labels") or {}
+    if meta.get("name") == CONTROLLER_NAME or CONTROLLER_NAME in (labels.get("app"),
+                                                                  labels.get("app.kubernetes.io/component")):
         return True
     return any("workflow-controller" in (c.get("image") or "") for c in _containers(dep))
 
@@ -70,11 +86,15 @@ def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | Non
         return Controller(None, namespace_hint or DEFAULT_CONTROLLER_NAMESPACE, [], None)
     dep = found[0]
     containers = _containers(dep)
+    # The official manifests name the container workflow-controller, the argo-helm chart `controller`.
     main = next((c for c in containers if c.get("name") == "workflow-controller"),
-                containers[0] if containers else {})
+                next((c for c in containers if "workflow-controller" in str(c.get("image") or "")),
+                     containers[0] if containers else {}))
     args = [str(a) for a in (main.get("command") or [])[1:] + (main.get("args") or [])]
+    env = {str(e["name"]): str(e["value"]) for e in main.get("env") or []
+           if isinstance(e, dict) and e.get("name") and isinstance(e.get("value"), str)}
     return Controller(dep, dep["metadata"].get("namespace") or DEFAULT_CONTROLLER_NAMESPACE,
-                      args, main.get("image"))
+                      args, main.get("image"), env)
 
 
 def deployment_available(dep: dict[str, Any] | None) -> tuple[bool, str]:
