@@ -87,5 +87,6 @@ class ConfigureArtifactRepository(Remediation):
 
 
 def _uses_controller_repo(ctx: Context, ns: str) -> bool:
-    """Whether ns falls back to the controller configmap's repository (no namespace ConfigMap of its own)."""
-    return ctx.view.get("ConfigMap", ns, argo.ARTIFACT_REPOSITORIES_CONFIGMAP) is None
+    """Whether ns's default is the controller configmap's repository: its own artifact-repositories is
+    absent or does not hold the key its default annotation names (argo.resolve_default_repository)."""
+    return argo.default_repository_miss(ns, ctx.configmaps()) != ""

@@ -82,3 +82,21 @@ def test_deploy_object_store_leaves_a_foreign_store_and_external_endpoints_alone
     ext = {"s3": dict(SEED_REPO["s3"], endpoint="s3.amazonaws.com")}
     plan = DeployObjectStore().plan(context(NS, controller(), controller_configmap(repo=ext)))
     assert plan.actions == [] and "outside the cluster" in plan.notes[0]
+
+
+def test_copy_artifact_secret_follows_the_repository_each_namespace_really_resolves():
+    from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
+
+    from .builders import configmap
+    own = {"s3": {**SEED_REPO["s3"], "accessKeySecret": {"name": "own", "key": "a"},
+                  "secretKeySecret": {"name": "own", "key": "s"}}}
+    annotation = {"workflows.argoproj.io/default-artifact-repository": "mine"}
+    objs = [controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
+            # team-a: its own repository serves (annotated key present) -> the controller's secret is not read
+            configmap("artifact-repositories", "team-a", {"mine": own}, annotation),
+            secret("own", "team-a", a="x", s="y"), workflow("team-a"),
+            # team-b: no annotation -> falls back to the controller's repository -> needs minio
+            configmap("artifact-repositories", "team-b", {"mine": own}), workflow("team-b")]
+    plan = CopyArtifactSecret().plan(context(*objs))
+    copies = sorted((a.desired["metadata"]["namespace"], a.desired["metadata"]["name"]) for a in plan.actions)
+    assert copies == [("team-b", "minio")]
