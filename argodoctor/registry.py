@@ -13,7 +13,7 @@ REMEDIATION_GROUP = "argodoctor.remediations"
 # The catalog's dependency order for `fix --all`; plugins not named here run after.
 FIX_ORDER = [
     "install-argo", "rewrite-controller-config", "deploy-object-store", "configure-artifact-repository",
-    "copy-artifact-secret", "create-bucket", "create-service-account", "grant-workflow-rbac",
+    "copy-artifact-secret", "create-bucket", "create-service-account", "create-sa-token-secret", "grant-workflow-rbac",
     "replace-broad-binding", "set-executor", "set-executor-image",
 ]
 

@@ -77,3 +77,14 @@ def describe_binding(b: dict) -> str:
     meta = b["metadata"]
     return f"{b['kind']} {meta['namespace']}/{meta['name']}" if meta.get("namespace") else \
         f"{b['kind']} {meta['name']}"
+
+
+def token_identities(ctx: Context) -> list[tuple[str, str]]:
+    """Every (namespace, SA) whose token Secret Argo mounts itself: executor SAs, and from v3.3 the
+    agent pod's SA (argo.token_secret_name says which Secret)."""
+    ids = ctx.identities
+    found = {(ns, i.executor_service_account) for ns, idents in ids.by_namespace.items() for i in idents
+             if i.executor_service_account}
+    if ctx.version is None or ctx.version.at_least(3, 3):
+        found |= {(ns, sa) for ns, sas in ids.agents.items() for sa in sas}
+    return sorted(found)

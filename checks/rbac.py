@@ -120,3 +120,112 @@ def _scope(binding: dict, ns: str) -> str:
     if binding["kind"] == "ClusterRoleBinding":
         return " in every namespace"
     return "" if where == ns else f" in {where}"
+
+
+class ExecutorToken(Check):
+    """argo-workflows workflowpod.go setupServiceAccount (v3.0..v4.1): with automountServiceAccountToken
+    false and no executor SA the controller refuses the pod; with an executor SA it mounts that SA's token
+    Secret (argo.token_secret_name), which it never checks exists. The agent pod mounts its SA's token the
+    same way (v3.3+ agent.go getServiceAccountTokenVolume)."""
+
+    id = "AD304"
+    slug = "executor-token"
+    group = "rbac"
+    title = "the identity the executor (and the agent) acts as has a token"
+    remediation = "create-sa-token-secret"
+    requires = ("AD301",)
+    reads = (*WORKFLOW_READS, "ServiceAccount", "Secret")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        ids = ctx.identities
+        for ns in sorted(ids.by_namespace):
+            blocked = ctx.blocked(self.requires, ns)
+            if blocked:
+                yield self.skipped(blocked, namespace=ns)
+                continue
+            pods: dict[tuple[str, bool | None], list[str]] = {}
+            execs: dict[str, list[str]] = {}
+            for ident in ids.by_namespace[ns]:
+                if ident.executor_service_account:
+                    execs.setdefault(ident.executor_service_account, []).append(ident.used_by)
+                else:
+                    pods.setdefault((ident.service_account, ident.automount), []).append(ident.used_by)
+            for (sa, automount), used in sorted(pods.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+                yield self._pod_token(ctx, ns, sa, automount, argo.users_text(used))
+            for sa, used in sorted(execs.items()):
+                yield self._secret_token(ctx, ns, sa, "executor SA", argo.users_text(used))
+            if ctx.version is None or ctx.version.at_least(3, 3):
+                for sa, used in sorted(ids.agents.get(ns, {}).items()):
+                    yield self._secret_token(ctx, ns, sa, "agent pod SA (HTTP/plugin templates)",
+                                             argo.users_text(used))
+
+    def _pod_token(self, ctx: Context, ns: str, sa: str, automount: bool | None, who: str) -> Result:
+        obj = f"ServiceAccount/{sa}"
+        if automount is False:
+            return self.failed(f"automountServiceAccountToken is false and no executor.serviceAccountName is set "
+                               f"({who}); the controller refuses the pod: `executor.serviceAccountName must not be "
+                               "empty if automountServiceAccountToken is false`", namespace=ns, object=obj,
+                               remediation=None)
+        live = ctx.view.get("ServiceAccount", ns, sa) or {}
+        if automount is None and live.get("automountServiceAccountToken") is False:
+            return self.failed(f"ServiceAccount {ns}/{sa} has automountServiceAccountToken: false and no "
+                               f"executor.serviceAccountName is set ({who}); the executor's init and wait containers "
+                               "get no token and cannot reach the API server: set executor.serviceAccountName, or "
+                               "allow the token", namespace=ns, object=obj, remediation=None)
+        return self.passed(f"the executor uses the token of {ns}/{sa} ({who})", namespace=ns, object=obj)
+
+    def _secret_token(self, ctx: Context, ns: str, sa: str, role: str, who: str) -> Result:
+        obj = f"ServiceAccount/{sa}"
+        live = ctx.view.get("ServiceAccount", ns, sa)
+        if live is None:
+            return self.failed(f"the {role} {ns}/{sa} does not exist ({who}); the controller fails with "
+                               f'`serviceaccounts "{sa}" not found`', namespace=ns, object=obj,
+                               remediation="create-service-account")
+        name = argo.token_secret_name(live, ctx.version)
+        if name is None:
+            return self.failed(f"the {role} {ns}/{sa} lists no token Secret ({who}); Argo {ctx.version} reads its "
+                               f"first `secrets` entry and fails with `service account {ns}/{sa} does not have any "
+                               "secrets`", namespace=ns, object=obj)
+        secret = ctx.view.get("Secret", ns, name)
+        if secret is None:
+            return self.failed(f"the token Secret {ns}/{name} of the {role} {ns}/{sa} does not exist ({who}); the "
+                               "pod stays in ContainerCreating with `MountVolume.SetUp failed for volume "
+                               f'"exec-sa-token" : secret "{name}" not found`', namespace=ns, object=f"Secret/{name}")
+        return self.passed(f"the {role} {ns}/{sa} has its token Secret {name} ({who})", namespace=ns,
+                           object=f"Secret/{name}")
+
+
+class FeatureRights(Check):
+    """Rights only some workflows need, checked only where those workflows exist: the agent pod of
+    HTTP/plugin templates (argo.agent_permissions) and artifact GC pods (argo.ARTIFACT_GC_PERMISSIONS)."""
+
+    id = "AD305"
+    slug = "feature-rights"
+    group = "rbac"
+    title = "the SAs of agent and artifact-GC pods hold the rights those pods need"
+    remediation = "grant-workflow-rbac"
+    requires = ("AD101",)
+    reads = (*WORKFLOW_READS, "ServiceAccount", *RBAC_KINDS)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        ids = ctx.identities
+        uses = [("agent", "HTTP/plugin agent pods", ids.agents, argo.agent_permissions(ctx.version))]
+        if ctx.version is None or ctx.version.at_least(3, 4):
+            uses.append(("artifact-gc", "artifact GC pods", ids.artifact_gc, list(argo.ARTIFACT_GC_PERMISSIONS)))
+        ev = evaluator(ctx)
+        for _, what, found, perms in uses:
+            for ns in sorted(found):
+                blocked = ctx.blocked(self.requires, ns)
+                for sa, used in sorted(found[ns].items()):
+                    obj, who = f"ServiceAccount/{sa}", argo.users_text(used)
+                    if blocked:
+                        yield self.skipped(blocked, namespace=ns, object=obj)
+                        continue
+                    subject = service_account(ns, sa)
+                    missing = [p for p in perms if not ev.allows(subject, request(p, ns))]
+                    if missing:
+                        yield self.failed(f"{ns}/{sa} runs {what} ({who}) but lacks {', '.join(map(str, missing))}",
+                                          namespace=ns, object=obj)
+                    else:
+                        yield self.passed(f"{ns}/{sa} may {', '.join(map(str, perms))} for {what} ({who})",
+                                          namespace=ns, object=obj)

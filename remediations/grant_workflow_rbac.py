@@ -12,7 +12,8 @@ from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.fixer import is_subset
 from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import executor_identities, missing_permissions
+from argodoctor.rbac import service_account
+from argodoctor.workflow_rbac import evaluator, executor_identities, missing_permissions, request
 
 ROLE = "argo-workflow-role"
 NODE_PROXY_ROLE = "argo-workflow-node-proxy"
@@ -69,14 +70,46 @@ def grant_actions(ctx: Context, identities: list[tuple[str, str]]) -> list[Actio
     return actions
 
 
+# AD305: the agent's and artifact GC's rights, each in a ClusterRole of its own, bound where those pods run.
+FEATURES = (("agent", "argo-workflow-agent-role", "HTTP/plugin agent pods"),
+            ("artifact-gc", "argo-workflow-artifactgc-role", "artifact GC pods"))
+
+
+def feature_permissions(ctx: Context, feature: str) -> list[argo.Permission]:
+    if feature == "agent":
+        return argo.agent_permissions(ctx.version)
+    return list(argo.ARTIFACT_GC_PERMISSIONS) if ctx.version is None or ctx.version.at_least(3, 4) else []
+
+
+def feature_actions(ctx: Context) -> list[Action]:
+    ids, ev, actions = ctx.identities, evaluator(ctx), []
+    for feature, role, what in FEATURES:
+        perms = feature_permissions(ctx, feature)
+        found = ids.agents if feature == "agent" else ids.artifact_gc
+        lacking = [(ns, sa) for ns in sorted(found) for sa in sorted(found[ns])
+                   if perms and any(not ev.allows(service_account(ns, sa), request(p, ns)) for p in perms)]
+        if not lacking:
+            continue
+        actions += _want(ctx, {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole",
+                               "metadata": {"name": role, "labels": dict(MANAGED)},
+                               "rules": argo.minimal_role_rules(perms)}, f"the rights of {what}")
+        for ns, sa in lacking:
+            rb = role_binding(ns, sa)
+            rb["metadata"]["name"] = f"{sa}-{role.removesuffix('-role')}"
+            rb["roleRef"]["name"] = role
+            actions += _want(ctx, rb, f"binds {ns}/{sa} to {role}: it runs {what}")
+    return actions
+
+
 class GrantWorkflowRBAC(Remediation):
     id = "grant-workflow-rbac"
     title = "grant each workflow service account the executor's minimal rights (ClusterRole + RoleBindings)"
-    fixes = ("AD302",)
+    fixes = ("AD302", "AD305")
 
     def plan(self, ctx: Context) -> Plan:
         lacking = [(ns, sa) for ns, sa in executor_identities(ctx) if missing_permissions(ctx, ns, sa)]
         plan = Plan(self.id)
         if lacking:
             plan.actions = grant_actions(ctx, lacking)
+        plan.actions += feature_actions(ctx)
         return plan

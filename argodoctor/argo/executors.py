@@ -110,6 +110,22 @@ def executor_permissions(version: Version | None, executors: Executors) -> list[
     return perms
 
 
+# The agent pod of HTTP/plugin templates: argo-workflows v3.3.10..v4.1.2 manifests/quick-start/base/
+# agent-role.yaml (workflowtasksets list/watch, workflowtasksets/status patch; its note: up to v3.2
+# `patch workflowtasksets` instead of the status subresource).
+def agent_permissions(version: Version | None) -> list[Permission]:
+    status = Permission("patch", "workflowtasksets", "argoproj.io", "status") \
+        if version is None or version.at_least(3, 3) else Permission("patch", "workflowtasksets", "argoproj.io")
+    return [Permission("list", "workflowtasksets", "argoproj.io"),
+            Permission("watch", "workflowtasksets", "argoproj.io"), status]
+
+
+# Artifact GC pods (v3.4+): v3.4.18..v4.1.2 manifests/quick-start/base/artifactgc-role.yaml.
+ARTIFACT_GC_PERMISSIONS = (Permission("list", "workflowartifactgctasks", "argoproj.io"),
+                           Permission("watch", "workflowartifactgctasks", "argoproj.io"),
+                           Permission("patch", "workflowartifactgctasks", "argoproj.io", "status"))
+
+
 def legacy_pod_patch_fallback(version: Version | None) -> bool:
     """v3.3-v3.5 executors fall back to patching their pod when they may not write task results."""
     return version is not None and version.at_least(3, 3) and not version.at_least(3, 6)

@@ -13,9 +13,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe, is_pod_template, template_refs, templates
 
 DEFAULT_SERVICE_ACCOUNT = "default"  # what Kubernetes' ServiceAccount admission gives a pod that names none
+TOKEN_NAME_ANNOTATION = "workflows.argoproj.io/service-account-token.name"
+AGENT_TEMPLATE_TYPES = ("http", "plugin")
+GC_STRATEGIES = ("OnWorkflowCompletion", "OnWorkflowDeletion")
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -77,6 +81,52 @@ def object_identities(obj: dict[str, Any], catalogue: Catalogue) -> list[PodIden
     return list(unique.values())
 
 
+# The agent pod of HTTP and plugin templates (v3.3+ workflow/controller/agent.go createAgentPod) runs as
+# the joined spec's serviceAccountName (template SAs play no part), else `default`, with its token mounted
+# from the SA's token Secret (getServiceAccountTokenVolume).
+def agent_identity(spec: dict[str, Any]) -> str | None:
+    """The agent pod's SA when the spec has HTTP or plugin templates, else None."""
+    if not any(t.get(k) is not None for t in templates(spec) for k in AGENT_TEMPLATE_TYPES):
+        return None
+    return str(spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
+
+
+# Artifact GC pods (v3.4+ workflow/controller/artifact_gc.go getArtifactGCPodInfo) run as
+# spec.artifactGC.serviceAccountName, overridden per artifact by its artifactGC.serviceAccountName, else
+# `default`: never the workflow's own SA.
+def gc_identities(spec: dict[str, Any]) -> set[str]:
+    """The SAs artifact GC pods of this spec run as (empty when no artifact is garbage-collected)."""
+    wf_gc = _mapping(spec.get("artifactGC"))
+    wf_sa = str(wf_gc.get("serviceAccountName") or "")
+    found: set[str] = set()
+    if wf_gc.get("strategy") in GC_STRATEGIES:
+        found.add(wf_sa or DEFAULT_SERVICE_ACCOUNT)
+    for tmpl in templates(spec):
+        for art in _mapping(tmpl.get("outputs")).get("artifacts") or []:
+            gc = _mapping(_mapping(art).get("artifactGC"))
+            if gc.get("strategy") in GC_STRATEGIES:
+                found.add(str(gc.get("serviceAccountName") or wf_sa or DEFAULT_SERVICE_ACCOUNT))
+    return found
+
+
+# Which Secret holds an SA's token for the executor SA and the agent pod:
+# v3.0..v3.4.1 (workflow/common/serviceaccount.go, then operator.go getServiceAccountTokenName) the
+# SA's first `secrets` entry, an error "does not have any (token|secrets)" without one;
+# v3.4.2+ (util/secrets/secret_name.go TokenNameForServiceAccount, commit 36646ef81c for Kubernetes 1.24)
+# the first `secrets` entry, else the annotation workflows.argoproj.io/service-account-token.name, else
+# `<sa>.service-account-token`. The controller never checks that Secret: a missing one keeps the pod in
+# ContainerCreating (FailedMount).
+def token_secret_name(sa: dict[str, Any], version: Version | None) -> str | None:
+    """The token Secret Argo mounts for ServiceAccount sa; None where that version finds none."""
+    listed = [e.get("name") for e in sa.get("secrets") or [] if isinstance(e, dict) and e.get("name")]
+    if listed:
+        return str(listed[0])
+    if version is not None and (version.major, version.minor, version.patch) < (3, 4, 2):
+        return None
+    annotated = _mapping(_mapping(sa.get("metadata")).get("annotations")).get(TOKEN_NAME_ANNOTATION)
+    return str(annotated) if annotated else f"{_mapping(sa.get('metadata')).get('name')}.service-account-token"
+
+
 @dataclasses.dataclass
 class Identities:
     """Per workflow namespace: who runs there. Each maps SA -> what uses it (for messages)."""
@@ -84,6 +134,8 @@ class Identities:
     pods: dict[str, dict[str, list[str]]]  # ns -> SA pods run as -> users
     executors: dict[str, dict[str, list[str]]]  # ns -> SA the executor acts as -> users
     by_namespace: dict[str, list[PodIdentity]]
+    agents: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)  # HTTP/plugin agent pods
+    artifact_gc: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)  # GC pods
 
     def service_accounts(self, ns: str) -> dict[str, list[str]]:
         """Every SA in ns that some pod or executor uses (pod SAs first)."""
@@ -100,11 +152,20 @@ def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalo
     controller's own, one given with -n) runs new workflows as workflowDefaults' SA, else `default`."""
     wanted = set(namespaces)
     by_ns: dict[str, list[PodIdentity]] = {ns: [] for ns in namespaces}
+    agents: dict[str, dict[str, list[str]]] = {}
+    gc: dict[str, dict[str, list[str]]] = {}
     for kind in WORKFLOW_KINDS:
         for obj in objects_by_kind.get(kind, []):
             ns = obj["metadata"].get("namespace")
-            if ns in wanted:
-                by_ns[ns] += object_identities(obj, catalogue)
+            if ns not in wanted:
+                continue
+            by_ns[ns] += object_identities(obj, catalogue)
+            spec = catalogue.joined(obj)[0]
+            agent = agent_identity(spec)
+            if agent:
+                agents.setdefault(ns, {}).setdefault(agent, []).append(describe(obj))
+            for sa in gc_identities(spec):
+                gc.setdefault(ns, {}).setdefault(sa, []).append(describe(obj))
     for ns, found in by_ns.items():
         if not found:
             found.append(pod_identity(ns, catalogue.defaults, {},
@@ -119,7 +180,7 @@ def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalo
             users = executors.setdefault(ns, {}).setdefault(ident.executor_identity, [])
             if ident.used_by not in users:
                 users.append(ident.used_by)
-    return Identities(pods, executors, by_ns)
+    return Identities(pods, executors, by_ns, agents, gc)
 
 
 def users_text(users: list[str], limit: int = 3) -> str:
