@@ -122,3 +122,64 @@ class ControllerConfigValid(Check):
             where = f"key {p.key}" if p.key else "the ConfigMap"
             line = f", line {p.line}" + (f", column {p.column}" if p.column else "") if p.line else ""
             yield self.failed(f"{where}{line}: {p.message}", namespace=c.namespace, object=obj)
+
+
+class ControllerReach(Check):
+    """Workflow objects no controller will run, or that two controllers both run (argo.claims)."""
+
+    id = "AD105"
+    slug = "controller-reach"
+    group = "install"
+    title = "every Workflow and CronWorkflow is run by exactly one controller"
+    requires = ("AD102",)
+    reads = ("Deployment", "ConfigMap", "Workflow", "CronWorkflow")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        controllers = []
+        for c in argo.find_controllers(ctx.view.list("Deployment")):
+            settings = argo.parse_controller_config(ctx.view.get("ConfigMap", c.namespace, c.configmap_name)).settings
+            controllers.append((c, settings))
+        by_ns: dict[str, dict[tuple[str, ...], list[str]]] = {}
+        for kind in ("Workflow", "CronWorkflow"):
+            for obj in ctx.view.list(kind):
+                meta = obj["metadata"]
+                ns, labels = meta.get("namespace") or "", meta.get("labels") or {}
+                who = tuple(_name(c) for c, settings in controllers if argo.claims(c, settings, ns, labels))
+                by_ns.setdefault(ns, {}).setdefault(who, []).append(f"{kind} {meta.get('name')}")
+        for ns in sorted(by_ns):
+            groups = by_ns[ns]
+            bad = False
+            for who, objs in sorted(groups.items()):
+                shown = ", ".join(objs[:3]) + (f" (+{len(objs) - 3} more)" if len(objs) > 3 else "")
+                if not who:
+                    bad = True
+                    yield self.failed(f"no controller runs {shown}: {_why_none(controllers, ns)}", namespace=ns,
+                                      object=objs[0].replace(" ", "/", 1))
+                elif len(who) > 1:
+                    bad = True
+                    yield self.failed(f"{shown} claimed by {len(who)} controllers ({', '.join(who)}): both run it; "
+                                      "give each controller its own instanceID and label the workflows for one",
+                                      namespace=ns, object=objs[0].replace(" ", "/", 1))
+            if not bad:
+                runners = sorted({w[0] for w in groups})
+                yield self.passed(f"{sum(len(o) for o in groups.values())} workflow object(s) run by "
+                                  f"{', '.join(runners)}", namespace=ns)
+
+
+def _name(c: argo.Controller) -> str:
+    return f"{c.namespace}/{(c.deployment or {}).get('metadata', {}).get('name', argo.CONTROLLER_NAME)}"
+
+
+def _why_none(controllers: list[tuple[argo.Controller, dict]], ns: str) -> str:
+    """What each controller watches, so the user sees which label or namespace is off."""
+    if not controllers:
+        return "there is no workflow-controller"
+    parts = []
+    for c, settings in controllers:
+        watched = argo.watched_namespace(c, settings.get("namespace"))
+        scope = f"only namespace {watched}" if watched else "every namespace"
+        iid = settings.get("instanceID")
+        label = (f"only objects labelled {argo.INSTANCE_ID_LABEL}={iid}" if iid
+                 else f"only objects without the {argo.INSTANCE_ID_LABEL} label")
+        parts.append(f"{_name(c)} watches {scope} and {label}")
+    return "; ".join(parts)

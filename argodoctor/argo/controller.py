@@ -84,7 +84,17 @@ def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | Non
         found.sort(key=lambda d: d["metadata"].get("namespace") != namespace_hint)
     if not found:
         return Controller(None, namespace_hint or DEFAULT_CONTROLLER_NAMESPACE, [], None)
-    dep = found[0]
+    return _controller(found[0])
+
+
+def find_controllers(deployments: list[dict[str, Any]]) -> list[Controller]:
+    """Every workflow-controller Deployment (Argo's own, a Kubeflow Pipelines one, ...)."""
+    found = [d for d in deployments if _is_controller(d)]
+    found.sort(key=lambda d: (d["metadata"].get("namespace") or "", d["metadata"].get("name") or ""))
+    return [_controller(d) for d in found]
+
+
+def _controller(dep: dict[str, Any]) -> Controller:
     containers = _containers(dep)
     # The official manifests name the container workflow-controller, the argo-helm chart `controller`.
     main = next((c for c in containers if c.get("name") == "workflow-controller"),
@@ -95,6 +105,31 @@ def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | Non
            if isinstance(e, dict) and e.get("name") and isinstance(e.get("value"), str)}
     return Controller(dep, dep["metadata"].get("namespace") or DEFAULT_CONTROLLER_NAMESPACE,
                       args, main.get("image"), env)
+
+
+INSTANCE_ID_LABEL = "workflows.argoproj.io/controller-instanceid"
+
+
+# Which workflow objects a controller runs, read at v3.0.10..v4.1.2:
+# - namespace: cmd/workflow-controller/main.go (--managed-namespace with --namespaced, else its own) and
+#   workflow/controller/controller.go GetManagedNamespace (else the config's `namespace`, else all);
+# - instanceID: workflow/util/util.go InstanceIDRequirement: label workflows.argoproj.io/controller-instanceid
+#   equal to the config's instanceID, or, with none configured, the label absent (DoesNotExist).
+def watched_namespace(controller: Controller, config_namespace: Any) -> str | None:
+    """The one namespace the controller watches, or None for all."""
+    if controller.managed_namespace:
+        return controller.managed_namespace
+    return str(config_namespace) if isinstance(config_namespace, str) and config_namespace else None
+
+
+def claims(controller: Controller, settings: dict[str, Any], namespace: str, labels: dict[str, Any]) -> bool:
+    """Whether the controller (with its config settings) runs a workflow object in namespace with labels."""
+    watched = watched_namespace(controller, settings.get("namespace"))
+    if watched is not None and watched != namespace:
+        return False
+    instance_id = settings.get("instanceID")
+    label = labels.get(INSTANCE_ID_LABEL)
+    return label == str(instance_id) if instance_id else label is None
 
 
 def deployment_available(dep: dict[str, Any] | None) -> tuple[bool, str]:
