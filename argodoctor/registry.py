@@ -14,7 +14,7 @@ REMEDIATION_GROUP = "argodoctor.remediations"
 FIX_ORDER = [
     "install-argo", "rewrite-controller-config", "deploy-object-store", "configure-artifact-repository",
     "copy-artifact-secret", "create-bucket", "create-service-account", "create-sa-token-secret", "grant-workflow-rbac",
-    "replace-broad-binding", "set-executor", "set-executor-image",
+    "replace-broad-binding", "set-executor", "set-executor-security-context", "set-executor-image",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo
+from argodoctor import argo, pod_security
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 from argodoctor.rbac import label_selector_matches
@@ -129,3 +129,58 @@ class ExecutorPrivileged(Check):
                               "the node's docker.sock", namespace=c.namespace)
         else:
             yield self.passed(f"executor {ex.default} ({ex.source}) does not mount docker.sock", namespace=c.namespace)
+
+
+class ExecutorPodSecurity(Check):
+    """Pod Security Admission (the namespace's enforce level) against the pod parts the executor in effect
+    creates (argo.executor_pod), evaluated as k8s.io/pod-security-admission/policy does (pod_security)."""
+
+    id = "AD404"
+    slug = "executor-pod-security"
+    group = "executor"
+    title = "the namespace's Pod Security level admits the pods the executor creates"
+    remediation = "set-executor-security-context"
+    requires = ("AD101",)
+    reads = ("Deployment", "ConfigMap", "Namespace", *argo.WORKFLOW_KINDS, argo.CLUSTER_TEMPLATE_KIND)
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        namespaces = {n["metadata"]["name"]: n for n in ctx.view.list("Namespace")}
+        contexts = _pod_security_contexts(ctx)
+        skips, open_ = self.split_blocked(ctx, ctx.workflow_namespaces)
+        yield from skips
+        for ns in open_:
+            level = pod_security.namespace_level(namespaces.get(ns))
+            if level is None:
+                yield self.passed("enforces no Pod Security level (or privileged)", namespace=ns)
+                continue
+            problems = []
+            for executor in ctx.executors.all:
+                for sc in contexts.get(ns, [None]):
+                    found = pod_security.violations(argo.executor_pod(executor, ctx.config, sc), level)
+                    if found and (executor, pod_security.message(level, found)) not in problems:
+                        problems.append((executor, pod_security.message(level, found)))
+            if not problems:
+                yield self.passed(f'Pod Security "{level}" admits the pods executor {"/".join(ctx.executors.all)} '
+                                  "creates (init and wait; main containers are each template's)", namespace=ns,
+                                  object=f"Namespace/{ns}")
+                continue
+            executors = {e for e, _ in problems}
+            fix = "set-executor" if executors & {"docker", "pns"} else self.remediation
+            text = "; ".join(f"executor {e}: pods are refused: {m}" for e, m in problems)
+            yield self.failed(text, namespace=ns, object=f"Namespace/{ns}", remediation=fix)
+
+
+def _pod_security_contexts(ctx: Context) -> dict[str, list]:
+    """ns -> the distinct pod securityContexts its workflows set (template's, else the joined spec's)."""
+    found: dict[str, list] = {}
+    for objs in ctx.workflow_objects().values():
+        for obj in objs:
+            spec = ctx.catalogue.joined(obj)[0]
+            scs = [t.get("securityContext") or spec.get("securityContext") for t in argo.templates(spec)
+                   if argo.is_pod_template(t)] or [spec.get("securityContext")]
+            bucket = found.setdefault(obj["metadata"].get("namespace"), [])
+            for sc in scs:
+                sc = sc if isinstance(sc, dict) else None
+                if sc not in bucket:
+                    bucket.append(sc)
+    return found

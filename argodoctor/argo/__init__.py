@@ -9,12 +9,14 @@ each rule citing the argo-workflows source (file and tag) it is read from.
 - repositories: which artifact repository a namespace or a ref resolves (Resolve)
 - repository_rules: per-type repository rules (AD202), S3 endpoints and buckets
 - executors: the executor in effect, its rights, its image
+- executor_pods: the pod parts the executor contributes (for Pod Security Admission)
 - install: the CRDs and manifests of a release
 
 Everything is re-exported here, so callers write `argo.Version`, `argo.resolve_default_repository`.
 """
 from .config import *  # noqa: F403
 from .controller import *  # noqa: F403
+from .executor_pods import *  # noqa: F403
 from .executors import *  # noqa: F403
 from .identities import *  # noqa: F403
 from .install import *  # noqa: F403
