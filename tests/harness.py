@@ -6,6 +6,9 @@ a cluster admin, a read-only user or a service account, and RBAC is really enfor
 
 FullControlPlane adds kube-controller-manager, kube-scheduler and kwok (fake nodes whose
 pods become Running and Ready without a kubelet), so Deployments become Available.
+
+ArgoController runs Argo's real workflow-controller (also built by build.sh) against either:
+it turns Workflows into Pods, so what the controller really writes can be asserted on.
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +110,7 @@ class ControlPlane:
         self.procs: list[Process] = []
         self._kubeconfigs: dict[tuple[str, tuple[str, ...]], Path] = {}
         self.apiserver_args: list[str] = []  # extra kube-apiserver flags (FullControlPlane: its kubelet client)
+        self._admin_ssl: ssl.SSLContext | None = None
 
     # ---- certificates
     def _make_pki(self) -> None:
@@ -212,6 +218,41 @@ class ControlPlane:
         with urllib.request.urlopen(f"{self.url}/readyz", context=ctx, timeout=3) as r:
             return r.status == 200
 
+    # ---- a minimal API client of the harness's own (admin), independent of argodoctor
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
+            content_type: str = "application/json") -> dict[str, Any]:
+        """One request as the admin; raises urllib.error.HTTPError on a non-2xx answer."""
+        if self._admin_ssl is None:
+            cfg = yaml.safe_load(self.kubeconfig().read_text())["users"][0]["user"]
+            ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+            ctx.load_cert_chain(cfg["client-certificate"], cfg["client-key"])
+            self._admin_ssl = ctx
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
+                                     headers={"Accept": "application/json", "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(req, context=self._admin_ssl, timeout=30) as r:
+                raw = r.read()
+        except urllib.error.HTTPError as e:
+            try:
+                e.msg = f"{e.msg}: {json.loads(e.read()).get('message', '')} ({method} {path})"
+            except ValueError:
+                pass
+            raise
+        return json.loads(raw) if raw else {}
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        """The object at path, or None if it does not exist."""
+        try:
+            return self.api("GET", path)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+
+    def server_version(self) -> str:
+        return self.api("GET", "/version")["gitVersion"]
+
     def stop(self) -> None:
         for p in reversed(self.procs):
             p.stop()
@@ -255,7 +296,6 @@ class FullControlPlane(ControlPlane):
     def __init__(self, bin_dir: Path, workdir: Path):
         super().__init__(bin_dir, workdir)
         self.startup_seconds: float | None = None
-        self._admin_ssl: ssl.SSLContext | None = None
         self.kubelet_port = free_port()
         self.port_forwards: list[dict[str, Any]] = []  # kwok ClusterPortForward documents
         self._kwok: Process | None = None
@@ -374,41 +414,6 @@ class FullControlPlane(ControlPlane):
         with urllib.request.urlopen(url, context=ctx, timeout=3) as r:
             return r.status == 200
 
-    # ---- a minimal API client of the harness's own (admin), independent of argodoctor
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None,
-            content_type: str = "application/json") -> dict[str, Any]:
-        """One request as the admin; raises urllib.error.HTTPError on a non-2xx answer."""
-        if self._admin_ssl is None:
-            cfg = yaml.safe_load(self.kubeconfig().read_text())["users"][0]["user"]
-            ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
-            ctx.load_cert_chain(cfg["client-certificate"], cfg["client-key"])
-            self._admin_ssl = ctx
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
-                                     headers={"Accept": "application/json", "Content-Type": content_type})
-        try:
-            with urllib.request.urlopen(req, context=self._admin_ssl, timeout=30) as r:
-                raw = r.read()
-        except urllib.error.HTTPError as e:
-            try:
-                e.msg = f"{e.msg}: {json.loads(e.read()).get('message', '')} ({method} {path})"
-            except ValueError:
-                pass
-            raise
-        return json.loads(raw) if raw else {}
-
-    def get(self, path: str) -> dict[str, Any] | None:
-        """The object at path, or None if it does not exist."""
-        try:
-            return self.api("GET", path)
-        except urllib.error.HTTPError as e:
-            if e.code == 404:
-                return None
-            raise
-
-    def server_version(self) -> str:
-        return self.api("GET", "/version")["gitVersion"]
-
     # ---- fake nodes
     def add_node(self, name: str, runtime: str = "containerd://1.7.0", *, cpu: str = "32",
                  memory: str = "256Gi", pods: str = "110", labels: dict[str, str] | None = None,
@@ -469,6 +474,179 @@ class FullControlPlane(ControlPlane):
                          and st.get("availableReplicas", 0) >= want
                          and st.get("updatedReplicas", 0) >= want) else None
         return wait_for(available, f"deployment {namespace}/{name} Available", timeout=timeout, procs=self.procs)
+
+
+def install_argo_crds(cp: ControlPlane, manifest: Path, timeout: float = 60.0) -> list[str]:
+    """Creates the CustomResourceDefinitions of an Argo install manifest (those that do not exist yet)
+    and waits until all of them are Established. Returns their names."""
+    crds = [d for d in yaml.safe_load_all(manifest.read_text())
+            if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition"]
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    for crd in crds:
+        try:
+            cp.api("POST", path, crd)
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                raise
+    names = [c["metadata"]["name"] for c in crds]
+
+    def established() -> bool:
+        for name in names:
+            conds = ((cp.get(f"{path}/{name}") or {}).get("status") or {}).get("conditions") or []
+            if not any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+                return False
+        return True
+    wait_for(established, "Argo CRDs Established", timeout=timeout, procs=cp.procs)
+    return names
+
+
+class ArgoController:
+    """Argo's workflow-controller (bin_dir/workflow-controller, v3.7.18 from build.sh) as a process
+    against a running test control plane, configured like the official install's Deployment:
+
+        ctl = ArgoController(cp, namespace="argo")   # the configmap must be there or is created empty
+        ctl.start(); ctl.wait_ready()                # ready: leading, caches synced, workers starting
+        ...                                          # ctl.log_path, ctl.log(), ctl.lease()
+        ctl.stop()                                   # (or: with ArgoController(cp) as ctl: ...)
+
+    It runs as `kubeconfig` (default the admin; give e.g. cp.service_account_kubeconfig("argo", "argo")
+    to run it with the install's RBAC), `--namespace` = its install namespace (configmap, lease,
+    events), `--configmap`, then `args` (e.g. ["--namespaced", "--managed-namespace", "team-a"],
+    "--executor-image", ...). Without --executor-image and an executor image in the configmap, pods
+    get quay.io/argoproj/argoexec:v3.7.18 (the version the binary was built to report).
+
+    Leader election is on, as installed: LEADER_ELECTION_IDENTITY = `identity` (unique by default;
+    the binary exits without it); the Lease is <namespace>/workflow-controller (plus
+    "-<instanceID>" with an instanceID). Only one controller per Lease leads; stop() deletes the
+    Lease if this one holds it (the controller does not release it on SIGTERM), so a successor
+    need not wait out its 15s. Two controllers in different namespaces both watch every
+    namespace unless given --namespaced/--managed-namespace or distinct instanceIDs.
+
+    Ports: the controller serves metrics (a dummy server while not leading, then the real one)
+    on metricsConfig.port of its configmap, default 9090 on all interfaces, and panics when that
+    port is taken. So with metrics=True start() patches the configmap's metricsConfig to
+    {port: <a free port>, secure: false} (self.metrics_port, plain HTTP /metrics), keeping its
+    other metricsConfig fields; metrics=False sets {enabled: false}; metrics=None leaves the
+    configmap untouched (then avoid clashes yourself). The metrics server config is read once
+    at startup. The health endpoint is hard-coded to :6060 (all interfaces) and a bind failure
+    there is only logged, so a second controller simply has no /healthz: readiness is taken
+    from the Lease and the log, not from that port.
+    """
+
+    ready_line = "Performing periodic GC"  # logged by Run right after its informer caches synced
+
+    def __init__(self, cp: ControlPlane, *, namespace: str = "argo",
+                 configmap: str | None = "workflow-controller-configmap", kubeconfig: Path | None = None,
+                 args: list[str] | tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 identity: str | None = None, metrics: bool | None = True, bin_dir: Path | None = None):
+        self.cp = cp
+        self.bin = bin_dir or cp.bin
+        self.namespace = namespace
+        self.configmap = configmap or "workflow-controller-configmap"  # the binary's default name
+        self.kubeconfig = kubeconfig or cp.kubeconfig()
+        self.args = list(args)
+        self.identity = identity or f"workflow-controller-{uuid.uuid4().hex[:6]}"
+        self.env = {"LEADER_ELECTION_IDENTITY": self.identity, **(env or {})}
+        self.leader_election = self.env.get("LEADER_ELECTION_DISABLE") != "true"
+        self.metrics = metrics
+        self.metrics_port: int | None = free_port() if metrics else None
+        self.process = Process(self.identity, [
+            str(self.bin / "workflow-controller"), "--kubeconfig", str(self.kubeconfig),
+            "--namespace", namespace, "--configmap", self.configmap, *self.args], cp.dir, env=self.env)
+        self.log_path = self.process.log_path
+        self.started: float | None = None
+
+    # ---- lifecycle
+    def start(self) -> ArgoController:
+        self._prepare_configmap()
+        self.started = time.monotonic()
+        self.process.start()
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> float:
+        """Waits until this controller leads (its Lease names it) and its informers have synced,
+        so it picks up Workflows from now on. Returns the seconds since start()."""
+        def ready() -> bool:
+            if self.leader_election and (self.lease() or {}).get("spec", {}).get("holderIdentity") != self.identity:
+                return False
+            return self.ready_line in self.log()
+        wait_for(ready, f"workflow-controller {self.identity}", timeout=timeout,
+                 procs=[self.process, *self.cp.procs])
+        return time.monotonic() - (self.started or time.monotonic())
+
+    def check_alive(self) -> None:
+        self.process.check_alive()
+
+    def stop(self) -> None:
+        self.process.stop()
+        lease = self.lease() if self.leader_election else None
+        if lease and lease.get("spec", {}).get("holderIdentity") == self.identity:
+            try:
+                self.cp.api("DELETE", self._lease_path())
+            except urllib.error.HTTPError as e:
+                if e.code != 404:
+                    raise
+
+    def __enter__(self) -> ArgoController:
+        self.start()
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- state
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _lease_path(self) -> str:
+        name = "workflow-controller"
+        instance_id = self._config().get("instanceID")
+        if instance_id:
+            name = f"{name}-{instance_id}"
+        return f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases/{name}"
+
+    def lease(self) -> dict[str, Any] | None:
+        return self.cp.get(self._lease_path())
+
+    def _configmap_path(self) -> str:
+        return f"/api/v1/namespaces/{self.namespace}/configmaps/{urllib.parse.quote(self.configmap)}"
+
+    def _config(self) -> dict[str, Any]:
+        """The controller's configuration as the configmap holds it (either form: one `config`
+        key of YAML, or one key per field)."""
+        data = (self.cp.get(self._configmap_path()) or {}).get("data") or {}
+        if "config" in data:
+            return yaml.safe_load(data["config"]) or {}
+        return {k: yaml.safe_load(v) for k, v in data.items()}
+
+    def _prepare_configmap(self) -> None:
+        cm = self.cp.get(self._configmap_path())
+        if cm is None:  # the controller exits without its configmap; the install ships an empty one
+            cm = self.cp.api("POST", f"/api/v1/namespaces/{self.namespace}/configmaps", {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": self.configmap, "namespace": self.namespace}})
+        if self.metrics is None:
+            return
+        data = cm.get("data") or {}
+        if "config" in data:
+            config = yaml.safe_load(data["config"]) or {}
+            metrics = config.get("metricsConfig") or {}
+        else:
+            metrics = yaml.safe_load(data.get("metricsConfig") or "") or {}
+        if self.metrics:
+            metrics = {**metrics, "enabled": True, "port": self.metrics_port, "secure": False}
+        else:
+            metrics = {**metrics, "enabled": False}
+        if "config" in data:
+            patch = {"config": yaml.safe_dump({**config, "metricsConfig": metrics}, sort_keys=False)}
+        else:
+            patch = {"metricsConfig": yaml.safe_dump(metrics, sort_keys=False)}
+        self.cp.api("PATCH", self._configmap_path(), {"data": patch}, content_type="application/merge-patch+json")
+
+    def version(self) -> str:
+        return subprocess.run([str(self.bin / "workflow-controller"), "version"], capture_output=True,
+                              text=True).stdout.strip()
 
 
 class S3Server:

@@ -3,7 +3,9 @@
 # kube-scheduler), the fake-node simulator (kwok) and the S3 server (versitygw) from
 # the Go module proxy. kwok's default Stage manifests (node-initialize, node heartbeat
 # with lease, pod ready/complete/delete), taken from the pinned kwok module, are
-# written beside the binaries as kwok-stages.yaml.
+# written beside the binaries as kwok-stages.yaml. Argo's workflow-controller is built from
+# the module in argo/ (Argo pins k8s.io/* v0.33, this module v0.35) and helm v3 by
+# `go install`; both carry their release's version ldflags.
 # Binaries are cached outside the repo, keyed by the pinned versions:
 #   ${ARGODOCTOR_CACHE:-~/.cache/argodoctor}/controlplane/<key>/
 # Prints that directory on stdout; progress goes to stderr.
@@ -13,9 +15,15 @@ K8S_VERSION=v1.35.4
 ETCD_VERSION=v3.6.5
 VERSITYGW_VERSION=v1.8.0
 KWOK_VERSION=v0.8.0  # no replace directives in its go.mod: `go install pkg@version` works
-key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_$(sha256sum "$here/go.sum" | cut -c1-12)"
+ARGO_VERSION=v3.7.18  # must match the require in argo/go.mod
+HELM_VERSION=v3.22.0  # no replace directives in its go.mod: `go install pkg@version` works
+if ! grep -q "^require github.com/argoproj/argo-workflows/v3 $ARGO_VERSION\$" "$here/argo/go.mod"; then
+  echo "ARGO_VERSION=$ARGO_VERSION but argo/go.mod requires another version" >&2; exit 1
+fi
+sums=$(cat "$here/go.sum" "$here/argo/go.sum" | sha256sum | cut -c1-12)
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_$sums"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller helm"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
@@ -40,6 +48,25 @@ for b in $missing; do
                pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
         echo "---"; cat "$st/$f"
       done > "$out.tmp/kwok-stages.yaml" ;;
+    workflow-controller)
+      # argo's Makefile: version, buildDate, gitCommit, gitTreeState, gitTag (a clean tagged
+      # build reports the tag as its version); commit and date from the module proxy's record
+      info=$(cd / && GOFLAGS= go mod download -json "github.com/argoproj/argo-workflows/v3@$ARGO_VERSION")
+      commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",*$/\1/p' <<<"$info")
+      date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$info")")
+      av=github.com/argoproj/argo-workflows/v3
+      (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$out.tmp/workflow-controller" -ldflags \
+        "-s -w -X $av.version=$ARGO_VERSION -X $av.buildDate=${date:-1970-01-01T00:00:00Z} -X $av.gitCommit=$commit -X $av.gitTreeState=clean -X $av.gitTag=$ARGO_VERSION" \
+        "$av/cmd/workflow-controller") ;;
+    helm)
+      # helm's Makefile: its version, and the Kubernetes version of its client-go (major + 1)
+      # as the default capabilities of `helm template` and of the deprecation lint
+      mod=$(cd / && GOFLAGS= go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+      kminor=$(sed -n 's/^[[:space:]]*k8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$mod")
+      hv=helm.sh/helm/v3
+      GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags \
+        "-s -w -X $hv/internal/version.version=$HELM_VERSION -X $hv/internal/version.gitTreeState=clean -X $hv/pkg/lint/rules.k8sVersionMajor=1 -X $hv/pkg/lint/rules.k8sVersionMinor=$kminor -X $hv/pkg/chartutil.k8sVersionMajor=1 -X $hv/pkg/chartutil.k8sVersionMinor=$kminor" \
+        "$hv/cmd/helm@$HELM_VERSION" ;;
     *) go build -trimpath -ldflags "$kflags" -o "$out.tmp/$b" "k8s.io/kubernetes/cmd/$b" ;;
   esac
 done
