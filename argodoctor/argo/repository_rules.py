@@ -189,6 +189,10 @@ def _plugin_problems(plugin: dict[str, Any]) -> list[str]:
     return _required(plugin, "plugin", "name")
 
 
+def _kind(value: Any) -> str:
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list"}.get(type(value), "value")
+
+
 def _show(value: Any) -> str:
     """A value as it would be written in YAML, for messages: true, null, "text", 9000."""
     if isinstance(value, bool):
@@ -209,7 +213,9 @@ def _selector_problems(spec: dict[str, Any], path: str) -> list[str]:
             if value is None:
                 continue
             if not isinstance(value, dict):
-                problems.append(f"{where} must be a secret selector {{name: ..., key: ...}}, not {_show(value)}")
+                # Never echo it: a value where a selector belongs is often the credential itself.
+                problems.append(f"{where} must be a secret selector {{name: ..., key: ...}}, not a "
+                                f"{_kind(value)} (its value is not shown: it may be a credential)")
                 continue
             missing = [part for part in ("name", "key") if not value.get(part)]
             if missing:

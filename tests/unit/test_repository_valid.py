@@ -298,9 +298,11 @@ def test_secret_selector_without_name_and_key():
     failing(s3(accessKeySecret={}), "s3.accessKeySecret has no name and no key")
 
 
-def test_secret_selector_that_is_not_a_mapping():
-    failing(s3(accessKeySecret="minio"), 's3.accessKeySecret must be a secret selector {name: ..., key: ...}, '
-                                         'not "minio"')
+def test_secret_selector_that_is_not_a_mapping_never_echoes_the_value():
+    r = failing(s3(accessKeySecret="AKIAIOSFODNN7EXAMPLE"),
+                "s3.accessKeySecret must be a secret selector {name: ..., key: ...}, not a string (its value is not "
+                "shown: it may be a credential)")
+    assert "AKIA" not in r.message
 
 
 def test_nested_secret_selector_is_checked_too():
