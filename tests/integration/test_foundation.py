@@ -120,7 +120,8 @@ def test_read_only_user_gets_ad100_and_blinded_checks_do_not_pass(seed, control_
     rules = [{"apiGroups": ["", "apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "argoproj.io"],
               "resources": ["namespaces", "nodes", "configmaps", "serviceaccounts", "services", "endpoints",
                             "deployments", "roles", "clusterroles", "rolebindings", "clusterrolebindings",
-                            "customresourcedefinitions", "workflows", "workflowtemplates", "cronworkflows"],
+                            "customresourcedefinitions", "workflows", "workflowtemplates", "cronworkflows",
+                            "clusterworkflowtemplates"],
               "verbs": ["get", "list", "watch"]}]
     apply_manifests(seed, [
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
