@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 APPLY_PATCH = "application/apply-patch+yaml"
 FIELD_MANAGER = "argodoctor"
+# As client-go does (rest/request.go, with_retry.go): 429 and 503 are retried after their Retry-After
+# (seconds), other 5xx on reads with a short backoff; at most MAX_RETRIES times, and never past the
+# request's own read timeout in total.
+MAX_RETRIES = 5
+RETRY_ANY = (429, 503)
+RETRY_READ = (500, 502, 504)
 
 
 class Kube:
@@ -64,6 +71,36 @@ class Kube:
         _method, url, headers, body, _ = self.api.param_serialize(
             method=method, resource_path=path, query_params=list((query or {}).items()),
             header_params=headers, body=body, auth_settings=["BearerToken"])
+        deadline = time.monotonic() + self.timeout[1]
+        for attempt in range(MAX_RETRIES + 1):
+            status, data, retry_after = self._once(method, path, url, headers, body)
+            retryable = status in RETRY_ANY or (status in RETRY_READ and method == "GET")
+            if not retryable or attempt == MAX_RETRIES:
+                break
+            wait = retry_after if retry_after is not None else min(0.2 * 2 ** attempt, 2.0)
+            if time.monotonic() + wait > deadline:
+                break
+            log.debug("%s %s: HTTP %s, retrying in %.1fs", method, path, status, wait)
+            time.sleep(wait)
+        if not 200 <= status < 300:
+            try:
+                message = json.loads(data).get("message", "")
+            except (ValueError, AttributeError):
+                message = _not_kubernetes(self.host, data) or data[:200].decode(errors="replace")
+            raise KubeError(status, message or f"HTTP {status}", verb=method)
+        if not data:
+            return {}
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            raise KubeError(0, _not_kubernetes(self.host, data) or
+                            f"the server at {self.host} answered {path} with something that is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise KubeError(0, f"the server at {self.host} answered {path} with JSON that is not a Kubernetes "
+                               "object (a proxy in between?)")
+        return parsed
+
+    def _once(self, method: str, path: str, url: str, headers: dict, body: Any) -> tuple[int, bytes, float | None]:
         with self._lock:
             self.requests[method] += 1
         log.debug("%s %s", method, path)  # never bodies: they may hold secret values
@@ -78,13 +115,7 @@ class Kube:
                 raise KubeError(0, f"cannot reach the API server at {self.host}: "
                                    f"{str(getattr(e, 'reason', e)).splitlines()[-1]}") from None
             raise
-        if not 200 <= resp.status < 300:
-            try:
-                message = json.loads(data).get("message", "")
-            except ValueError:
-                message = data[:200].decode(errors="replace")
-            raise KubeError(resp.status, message or f"HTTP {resp.status}", verb=method)
-        return json.loads(data) if data else {}
+        return resp.status, data, _retry_after(resp)
 
     def list(self, path: str, *, page_size: int = 500,
              query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -106,6 +137,24 @@ class Kube:
         if dry_run:
             query["dryRun"] = "All"
         return self.request("PATCH", path, query=query, body=obj, content_type=APPLY_PATCH)
+
+
+def _retry_after(resp: Any) -> float | None:
+    """Retry-After in seconds (the API server sends whole seconds); None when absent or not a number."""
+    try:
+        value = resp.getheader("Retry-After") if hasattr(resp, "getheader") else resp.headers.get("Retry-After")
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_kubernetes(host: str, data: bytes) -> str | None:
+    """A clear message when the answer is an HTML page (a login page, an auth proxy), not the API."""
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return (f"the server at {host} answered HTML, not the Kubernetes API (a proxy or login page?); "
+                "check the kubeconfig's server address and credentials")
+    return None
 
 
 def _reason(e: Exception) -> str:

@@ -1,0 +1,93 @@
+"""argodoctor.kube against a real HTTP server on loopback standing in for a throttling or misconfigured
+API server: 429/503 with Retry-After are retried (as client-go does), 5xx on reads with backoff, writes
+are not retried past a 500, and an HTML answer (a login page, an auth proxy) is named as such."""
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+
+import pytest
+import yaml
+
+from argodoctor.errors import KubeError
+from argodoctor.kube import Kube
+
+LIST = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": [{"metadata": {"name": "a"}}]}
+
+
+class Script(http.server.BaseHTTPRequestHandler):
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    seen: list[tuple[str, float]] = []
+
+    def _answer(self) -> None:
+        type(self).seen.append((self.command, time.monotonic()))
+        default = (200, {}, json.dumps(LIST).encode())
+        status, headers, body = type(self).answers.pop(0) if type(self).answers else default
+        self.send_response(status)
+        for k, v in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Script)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    Script.answers, Script.seen = [], []
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+        "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{httpd.server_port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "u"}}]}))
+    yield str(kc)
+    httpd.shutdown()
+
+
+def test_429_with_retry_after_is_retried_after_that_long(server):
+    Script.answers = [(429, {"Retry-After": "1"}, b'{"kind":"Status","message":"too many requests"}')]
+    kube = Kube(server)
+    assert kube.request("GET", "/api/v1/namespaces")["items"][0]["metadata"]["name"] == "a"
+    (_, t0), (_, t1) = Script.seen
+    assert 0.9 <= t1 - t0 < 3
+
+
+def test_5xx_on_reads_retried_with_backoff_but_not_past_the_timeout(server):
+    Script.answers = [(503, {}, b"{}"), (500, {}, b"{}")]
+    assert Kube(server).request("GET", "/api/v1/namespaces")["items"]
+    Script.answers = [(500, {}, b'{"message": "etcd down"}')] * 50
+    with pytest.raises(KubeError, match="etcd down"):
+        Kube(server, timeout=(1.0, 1.0)).request("GET", "/api/v1/namespaces")
+    assert len(Script.seen) < 12  # bounded by the read timeout, not 50 tries
+
+
+def test_writes_are_not_retried_after_a_500(server):
+    Script.answers = [(500, {}, b'{"message": "boom"}')]
+    with pytest.raises(KubeError, match="boom"):
+        Kube(server).request("POST", "/api/v1/namespaces", body={})
+    assert [m for m, _ in Script.seen] == ["POST"]
+
+
+def test_an_html_answer_is_named(server):
+    Script.answers = [(200, {"Content-Type": "text/html"}, b"<!DOCTYPE html><html><body>Sign in</body></html>")]
+    with pytest.raises(KubeError, match="answered HTML, not the Kubernetes API \\(a proxy or login page\\?\\)"):
+        Kube(server).request("GET", "/api/v1/namespaces")
+
+
+def test_check_against_an_html_answer_exits_2_in_one_line(server, cli):
+    Script.answers = [(200, {"Content-Type": "text/html"}, b"<html>login</html>")] * 100
+    code, out, err = cli("check", "--kubeconfig", server, "-o", "json")
+    assert "Traceback" not in err + out
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and "answered HTML" in err
+    else:
+        assert code == 1 and "answered HTML, not the Kubernetes API" in out
