@@ -98,8 +98,10 @@ def load_config(path: str | None) -> list[Exemption]:
     return out
 
 
-def _annotated(view: ClusterView, r: Result) -> list[Exemption]:
-    """Exemptions from annotations on the result's object and on its namespace."""
+def _annotated(view: ClusterView, r: Result, problems: dict[str, Result]) -> list[Exemption]:
+    """Exemptions from annotations on the result's object and on its namespace. A malformed annotation
+    adds one `error` result naming its object to `problems` (once per object) and is otherwise ignored:
+    one tenant's typo never aborts the run."""
     objs = []
     if r.object and "/" in r.object:
         kind, name = r.object.split("/", 1)
@@ -113,9 +115,19 @@ def _annotated(view: ClusterView, r: Result) -> list[Exemption]:
         if EXEMPT not in ann:
             continue
         meta = obj["metadata"]
-        where = f"annotation on {obj['kind']} " + "/".join(x for x in (meta.get("namespace"), meta["name"]) if x)
+        name = "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
+        where = f"annotation on {obj.get('kind')} {name}"
         reason = ann.get(EXEMPT_REASON) or "no reason given (set argodoctor.io/exempt-reason)"
-        expires = _date(ann.get(EXEMPT_EXPIRES), where)
+        try:
+            expires = _date(ann.get(EXEMPT_EXPIRES), where)
+        except UserError:
+            if where not in problems:
+                problems[where] = dataclasses.replace(
+                    r, status=Status.ERROR, remediation=None, namespace=meta.get("namespace"),
+                    object=f"{obj.get('kind')}/{meta.get('name')}",
+                    message=f"{EXEMPT_EXPIRES} on {obj.get('kind')} {name} is not a date like 2027-01-31; its "
+                            "exemption is ignored until it is corrected")
+            continue
         for check in str(ann[EXEMPT]).split(","):
             if check.strip():
                 out.append(Exemption(check.strip(), reason, expires=expires, source=where))
@@ -127,12 +139,13 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
     """Results with exempted ones turned into `skip`; expired exemptions say so and change nothing."""
     today = today or dt.date.today()
     out = []
+    problems: dict[str, Result] = {}
     for r in results:
         if r.status in (Status.PASS, Status.SKIP):
             out.append(r)
             continue
         try:
-            candidates = [e for e in config + _annotated(view, r) if e.matches(r)]
+            candidates = [e for e in config + _annotated(view, r, problems) if e.matches(r)]
         except KubeError:
             candidates = [e for e in config if e.matches(r)]
         active = next((e for e in candidates if e.expires is None or e.expires >= today), None)
@@ -146,4 +159,4 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
             out.append(dataclasses.replace(r, message=f"{r.message} (exemption expired {expired})"))
         else:
             out.append(r)
-    return out
+    return out + list(problems.values())

@@ -52,6 +52,18 @@ def test_annotation_exemptions_on_the_object_and_its_namespace():
     assert r.status == Status.FAIL and "expired" in r.message
 
 
+def test_a_malformed_annotation_is_one_error_naming_its_object_never_the_end_of_the_run():
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "default", "namespace": "team-a", "annotations": {
+            exemptions.EXEMPT: "AD303", exemptions.EXEMPT_REASON: "x", exemptions.EXEMPT_EXPIRES: "soon"}}}
+    view = context(sa).view
+    out = exemptions.apply([result(), result("AD302", Status.FAIL)], [], view, TODAY)
+    assert [(r.id, r.status) for r in out] == [("AD303", Status.WARN), ("AD302", Status.FAIL),
+                                                ("AD303", Status.ERROR)]
+    assert out[2].object == "ServiceAccount/default" and out[2].namespace == "team-a"
+    assert "argodoctor.io/exempt-expires on ServiceAccount team-a/default is not a date" in out[2].message
+
+
 def test_missing_or_invalid_config_is_an_error(tmp_path):
     with pytest.raises(UserError, match="cannot read config"):
         exemptions.load_config(str(tmp_path / "nope.yaml"))
