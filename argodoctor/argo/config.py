@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from .. import safe_yaml
+
 
 @dataclasses.dataclass
 class ConfigProblem:
@@ -46,10 +48,22 @@ def yaml_error(e: yaml.YAMLError) -> tuple[str, int | None, int | None]:
 
 
 def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfig:
+    """The settings of the controller ConfigMap. Its text is the user's: parsed with bounds
+    (safe_yaml), and a `data` that is not a mapping of strings is a problem, not a crash."""
     if configmap is None:
         return ControllerConfig(None, {}, [], "empty")
-    data: dict[str, str] = configmap.get("data") or {}
+    raw = configmap.get("data")
     problems: list[ConfigProblem] = []
+    if raw is not None and not isinstance(raw, dict):
+        problems.append(ConfigProblem("data", f"`data` is a {type(raw).__name__}, not a mapping of keys to text"))
+        raw = {}
+    data: dict[str, str] = {}
+    for key, text in (raw or {}).items():
+        if isinstance(key, str) and (text is None or isinstance(text, str)):
+            data[key] = text or ""
+        else:
+            problems.append(ConfigProblem(str(key), f"key {str(key)!r}: expected YAML text, got a "
+                                                    f"{type(text).__name__}"))
     settings: dict[str, Any] = {}
     if "config" in data:
         form = "mixed" if len(data) > 1 else "config"
@@ -57,26 +71,30 @@ def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfi
             others = ", ".join(sorted(k for k in data if k != "config"))
             problems.append(ConfigProblem("config", f"`config` is mixed with other keys ({others}); "
                                                     "the controller reads only one form"))
-        try:
-            parsed = yaml.safe_load(data["config"] or "") or {}
-            if isinstance(parsed, dict):
-                settings.update(parsed)
-            else:
-                problems.append(ConfigProblem("config", "`config` does not hold a YAML mapping"))
-        except yaml.YAMLError as e:
-            msg, line, col = yaml_error(e)
-            problems.append(ConfigProblem("config", f"not valid YAML: {msg}", line, col))
+        parsed = _load(data["config"], "config", problems)
+        if isinstance(parsed, dict):
+            settings.update({str(k): v for k, v in parsed.items()})
+        elif parsed is not None:
+            problems.append(ConfigProblem("config", "`config` does not hold a YAML mapping"))
     else:
         form = "keys" if data else "empty"
     for key, text in data.items():
-        if key == "config":
-            continue
-        try:
-            settings[key] = yaml.safe_load(text or "")
-        except yaml.YAMLError as e:
-            msg, line, col = yaml_error(e)
-            problems.append(ConfigProblem(key, f"not valid YAML: {msg}", line, col))
+        if key != "config":
+            value = _load(text, key, problems, missing := object())
+            if value is not missing:
+                settings[key] = value
     return ControllerConfig(configmap, settings, problems, form)
+
+
+def _load(text: str, key: str, problems: list[ConfigProblem], failed: Any = None) -> Any:
+    try:
+        return safe_yaml.load(text)
+    except yaml.YAMLError as e:
+        msg, line, col = yaml_error(e)
+        problems.append(ConfigProblem(key, f"not valid YAML: {msg}", line, col))
+    except safe_yaml.TooComplex as e:
+        problems.append(ConfigProblem(key, f"too large or too deep to judge: {e}"))
+    return failed
 
 
 def set_config_key(text: str, key: str, value: Any) -> str:

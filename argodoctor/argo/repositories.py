@@ -6,6 +6,7 @@ from typing import Any
 
 import yaml
 
+from .. import safe_yaml
 from .config import ControllerConfig, yaml_error
 from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe
@@ -98,10 +99,13 @@ def _load(cm: dict[str, Any], key: str, repo: Repository) -> Repository:
     """The repository text under key, parsed; a text that is no YAML mapping is the workflow's error
     (`failed to unmarshall config map key ...`), not a fall-back."""
     try:
-        spec = yaml.safe_load((cm.get("data") or {})[key] or "")
+        spec = safe_yaml.load((cm.get("data") or {})[key] or "")
     except yaml.YAMLError as e:
         msg, line, col = yaml_error(e)
         repo.error = f"{repo.source} is not valid YAML at line {line}, column {col}: {msg}"
+        return repo
+    except safe_yaml.TooComplex as e:
+        repo.error = f"{repo.source} is too large or too deep to judge: {e}"
         return repo
     if not isinstance(spec, dict):
         repo.error = f"{repo.source} does not hold a YAML mapping"
