@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 
 import yaml
 from rich.console import Console
@@ -18,7 +21,7 @@ from .cronjob import DEFAULT_IMAGE
 from .errors import ApplyError, KubeError, UserError
 from .formats import FORMATS, render
 from .kube import Kube
-from .report import Report, from_dict, print_table
+from .report import Report, from_dict, print_table, write_json
 from .runner import run_checks
 
 DIFF_LINES = 40  # per object, in plans, unless --full-diff
@@ -115,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--events", action="store_true",
                    help="emit a Kubernetes Event for each result whose status changed since the previous report "
                         "in the configmap:// destination")
+    r.add_argument("--push-gateway", metavar="URL",
+                   help="also push the metrics of -o prometheus to this Prometheus Pushgateway (replacing the "
+                        "group job=--push-job, cluster=<cluster name>; timeout --request-timeout)")
+    r.add_argument("--push-job", default="argodoctor", metavar="NAME",
+                   help="the job label of the pushed metrics (default argodoctor)")
 
     f = sub.add_parser("fix", help="plan and apply remediations", description="Repair what the checks "
                        "found, or install from scratch with --all.", epilog=EPILOG_FIX,
@@ -153,10 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
                    description="Every check and remediation with id, slug, group and description.")
 
     s = sub.add_parser("snapshot", help="save a cluster's relevant objects to files",
-                       description="Write the objects the checks read to DIR/<Kind>.yaml, with every "
-                                   "Secret value replaced by a digest (empty values stay empty), so the "
-                                   "snapshot can be shared and checked with `check --snapshot DIR`.")
+                       description="Write the objects the checks read to DIR/<Kind>.json (one List per "
+                                   "kind), with every Secret value replaced by a digest (empty values stay "
+                                   "empty), so the snapshot can be shared and checked with "
+                                   "`check --snapshot DIR`.")
     s.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="directory to write")
+    s.add_argument("--format", choices=["json", "yaml"], default="json",
+                   help="json (default, fastest to write and read) or yaml (DIR/<Kind>.yaml, as "
+                        "`kubectl get -o yaml` prints); either is read back by check --snapshot")
     _add_cluster_flags(s, snapshot=False)
 
     rp = sub.add_parser("report", help="show or compare stored reports",
@@ -199,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("--report-to", action="append", default=[], metavar="URL",
                        help="more report destinations besides the ConfigMap (repeatable)")
         x.add_argument("--no-events", action="store_true", help="do not emit Events on status changes")
+        x.add_argument("--push-gateway", default="", metavar="URL",
+                       help="also push the metrics to this Prometheus Pushgateway (check --push-gateway)")
+        x.add_argument("--push-job", default="argodoctor", metavar="NAME", help="their job label")
         x.add_argument("check_args", nargs="*", metavar="-- CHECK-ARGS",
                        help="after --, flags passed to `argodoctor check` (e.g. -- -n team-a --checks 'AD2*')")
         if verb != "manifest":
@@ -257,8 +272,27 @@ def _safe(fn):
         return None
 
 
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Fewer garbage collections while a run builds hundreds of thousands of long-lived dicts
+    (objects, results): with the default thresholds the cyclic collector walks the whole heap again
+    and again as it grows, about a tenth of the run at 100k objects. Young cycles are still collected."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    with _fewer_collections():
+        return _check(args)
+
+
+def _check(args: argparse.Namespace) -> int:
     from . import exemptions, sinks
+
 
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
     checks = registry.select_checks(patterns)
@@ -270,20 +304,53 @@ def cmd_check(args: argparse.Namespace) -> int:
     ctx = _context(args, view)
     report = _run(ctx, checks, Console(stderr=True))
     report.results = exemptions.apply(report.results, config, view)
-    doc = report.to_dict()
-    history = sinks.store(ctx, destinations, doc, events=args.events, s3_secret=args.report_s3_secret)
+    # The report's JSON form, built only when something needs it (at scale it is a dict per result).
+    doc = report.to_dict() if destinations or args.events or args.output == "json" else None
+    history = None
+    if doc is not None and (destinations or args.events):
+        history = sinks.store(ctx, destinations, doc, events=args.events, s3_secret=args.report_s3_secret)
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as f:
-            _emit(report, args.output, f, history)
+            _emit(report, args.output, f, history, doc)
         print(f"wrote {args.output} report to {args.output_file}", file=sys.stderr)
     else:
-        _emit(report, args.output, sys.stdout, history)
-    return report.exit_code(args.fail_on)
+        _emit(report, args.output, sys.stdout, history, doc)
+    code = report.exit_code(args.fail_on)
+    if args.push_gateway:
+        try:
+            _push_metrics(report, args.push_gateway, args.push_job, args.request_timeout)
+        except (OSError, ValueError) as e:  # urllib's errors, timeouts included, are OSErrors
+            # After every other output is written; exit 2 unless the checks already exit non-zero.
+            print(f"argodoctor: pushing metrics to {args.push_gateway} failed: "
+                  f"{' '.join(str(e).split())}", file=sys.stderr)
+            return code or 2
+    return code
 
 
-def _emit(report: Report, fmt: str, stream, history: list | None = None) -> None:
+def _push_metrics(report: Report, gateway: str, job: str, timeout: float) -> None:
+    """PUTs exactly what `-o prometheus` renders to a Pushgateway, as the group job=JOB, cluster=CLUSTER."""
+    from prometheus_client import CollectorRegistry, push_to_gateway
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from .formats import render_prometheus
+
+    text = render_prometheus(report)
+
+    class Rendered:
+        def collect(self):
+            return text_string_to_metric_families(text)
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Rendered())
+    push_to_gateway(gateway, job=job, registry=registry, grouping_key={"cluster": report.cluster}, timeout=timeout)
+
+
+def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: dict | None = None) -> None:
+    """Writes the report as fmt; doc: report.to_dict(), when the caller has it already."""
     if fmt == "table":
         print_table(report, Console(file=stream, highlight=False))
+    elif fmt == "json":  # streamed, result by result
+        write_json(doc if doc is not None else report.to_dict(), stream)
     else:
         stream.write(render(report, fmt, history=history))
 
@@ -331,6 +398,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
         raise UserError("cronjob needs a subcommand: manifest, install or uninstall")
     spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
                        report_to=tuple(args.report_to), events=not args.no_events,
+                       push_gateway=args.push_gateway, push_job=args.push_job,
                        extra_args=tuple(args.check_args))
     objs = manifests(spec)
     if args.cronjob_command == "manifest":
@@ -470,7 +538,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     view = LiveView(_kube(args))
-    counts = write_snapshot(view, args.output_dir)
+    with _fewer_collections():
+        counts = write_snapshot(view, args.output_dir, fmt=args.format)
     total = sum(n for n in counts.values() if n > 0)
     print(f"wrote {total} objects of {sum(1 for n in counts.values() if n >= 0)} kinds to {args.output_dir} "
           "(secret values replaced by digests)", file=sys.stderr)

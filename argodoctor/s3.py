@@ -19,6 +19,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 import urllib3
@@ -42,7 +43,7 @@ class ServiceRef:
     port: int
 
 
-def service_of(settings: S3Settings, workflow_ns: str, namespaces: set[str]) -> ServiceRef | None:
+def service_of(settings: S3Settings, workflow_ns: str, namespaces: AbstractSet[str]) -> ServiceRef | None:
     """The in-cluster Service an endpoint names, as a workflow pod in workflow_ns resolves it:
     `name` (the pod's own namespace), `name.ns`, `name.ns.svc`, `name.ns.svc.<cluster domain>`."""
     host = settings.host
@@ -362,7 +363,7 @@ def _pipe(src: Any, dst: Any) -> None:
                 pass
 
 
-def choose_target(s: S3Settings, workflow_ns: str, *, view: Any, namespaces: set[str],
+def choose_target(s: S3Settings, workflow_ns: str, *, view: Any, namespaces: AbstractSet[str],
                   override: str | None, port_forward: Any) -> Target:
     """The route to the endpoint (see the module docstring). port_forward(ns, pod, port) -> local port."""
     secure = not s.insecure
@@ -387,18 +388,36 @@ def choose_target(s: S3Settings, workflow_ns: str, *, view: Any, namespaces: set
 
 # ---------------------------------------------------------------- per-run probes
 
-def s3_repositories(ctx: Context, ns: str) -> Iterator[tuple[argo.Repository, argo.S3Settings]]:
-    for repo in ctx.repositories(ns):
+def _by_protocol(ctx: Context) -> dict[str, tuple[list[tuple[argo.Repository, argo.S3Settings]],
+                                                 list[argo.Repository]]]:
+    """Per workflow namespace: (its S3 repositories with their settings, its other readable ones),
+    parsed once per run rather than once per check and namespace."""
+    def compute() -> dict[str, tuple[list[tuple[argo.Repository, argo.S3Settings]], list[argo.Repository]]]:
+        return {ns: _split(ctx.repositories(ns)) for ns in ctx.workflow_namespaces}
+    return ctx.once("repositories-by-protocol", compute)
+
+
+def _split(repos: list[argo.Repository]) -> tuple[list[tuple[argo.Repository, argo.S3Settings]],
+                                                  list[argo.Repository]]:
+    s3, other = [], []
+    for repo in repos:
         settings = argo.s3_settings(repo.spec)
         if settings is not None:
-            yield repo, settings
+            s3.append((repo, settings))
+        elif repo.spec is not None and repo.kind is not None:
+            other.append(repo)
+    return s3, other
+
+
+def s3_repositories(ctx: Context, ns: str) -> Iterator[tuple[argo.Repository, argo.S3Settings]]:
+    split = _by_protocol(ctx).get(ns)
+    yield from (split if split is not None else _split(ctx.repositories(ns)))[0]
 
 
 def other_repositories(ctx: Context, ns: str) -> Iterator[argo.Repository]:
     """The readable repositories of ns that are not S3: the probes do not speak their protocols."""
-    for repo in ctx.repositories(ns):
-        if repo.spec is not None and argo.s3_settings(repo.spec) is None and repo.kind is not None:
-            yield repo
+    split = _by_protocol(ctx).get(ns)
+    yield from (split if split is not None else _split(ctx.repositories(ns)))[1]
 
 
 def not_probed(repo: argo.Repository) -> str:
@@ -406,10 +425,27 @@ def not_probed(repo: argo.Repository) -> str:
             "not probed")
 
 
+def known_namespaces(ctx: Context) -> frozenset[str]:
+    """Every namespace a `name.ns` endpoint may name: the cluster's and the workflow namespaces.
+    Built once per run, not once per namespace that asks."""
+    return ctx.once("known-namespaces", lambda: frozenset(
+        n["metadata"]["name"] for n in ctx.view.list("Namespace")) | frozenset(ctx.workflow_namespaces))
+
+
+def service_namespaces(ctx: Context) -> dict[str, list[str]]:
+    """Service name -> the namespaces holding a Service of that name, sorted; indexed once per run."""
+    def index() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for o in ctx.view.list("Service"):
+            out.setdefault(o["metadata"]["name"], []).append(o["metadata"]["namespace"])
+        return {name: sorted(nss) for name, nss in out.items()}
+    return ctx.once("service-namespaces", index)
+
+
 def _probe(ctx: Context, ns: str, s: argo.S3Settings, secret_ns: str | None = None) -> Probe:
     """A probe of settings s as a workflow pod in ns sees them; keys read from secret_ns (default ns)."""
     kube = ctx.view.kube
-    namespaces = {n["metadata"]["name"] for n in ctx.view.list("Namespace")} | set(ctx.workflow_namespaces)
+    namespaces = known_namespaces(ctx)
 
     def port_forward(pod_ns: str, pod: str, port: int) -> int:
         return ctx.once(f"port-forward:{pod_ns}/{pod}:{port}",
