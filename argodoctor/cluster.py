@@ -13,11 +13,20 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import yaml
 
+try:  # libyaml: an order of magnitude faster than PyYAML's pure-Python loader and dumper
+    from yaml import CSafeDumper as YamlDumper
+    from yaml import CSafeLoader as YamlLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeDumper as YamlDumper  # type: ignore[assignment]
+    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
+
+from . import secret_facts, shapes
 from .errors import KubeError, UserError
 from .kube import Kube
 
@@ -68,6 +77,10 @@ _KINDS = [
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 
+# The kinds that are usually largest (and CRDs, slowest to serve) go first when listing ahead.
+_PREFETCH_FIRST = ["Workflow", "RoleBinding", "ServiceAccount", "Secret", "Namespace", "CronWorkflow",
+                   "WorkflowTemplate", "ConfigMap"]
+
 REDACTED_ANNOTATION = "argodoctor.io/redacted"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
@@ -91,29 +104,47 @@ def digest(value: str | bytes) -> str:
 
 
 def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    """Replaces every value of a Secret by its digest. `data` values are base64."""
+    """Replaces every value of a Secret by its digest (`data` values are base64), recording only each
+    value's shape facts (secret_facts) beside it. A `data` or `stringData` that is not a mapping of
+    strings is dropped whole: nothing of it may survive."""
     out = dict(obj)
     data: dict[str, str] = {}
-    for k, v in (obj.get("data") or {}).items():
+    shapes: dict[str, dict[str, Any]] = {}
+    raw_data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    raw_string = obj.get("stringData") if isinstance(obj.get("stringData"), dict) else {}
+    for k, v in raw_data.items():
+        if not isinstance(v, str):
+            data[str(k)] = digest(json.dumps(v, default=str))
+            continue
         try:
             raw: str | bytes = base64.b64decode(v or "", validate=True)
         except (ValueError, TypeError):
             raw = v or ""  # not base64: already a digest, or hand-written
-        data[k] = digest(raw)
-    for k, v in (obj.get("stringData") or {}).items():
-        data[k] = digest(v or "")
+        data[str(k)] = digest(raw)
+        if not (isinstance(raw, str) and raw.startswith("sha256:")):
+            shapes[str(k)] = secret_facts.facts(raw if isinstance(raw, bytes) else raw.encode())
+    for k, v in raw_string.items():
+        value = v if isinstance(v, str) else json.dumps(v, default=str)
+        data[str(k)] = digest(value)
+        shapes[str(k)] = secret_facts.facts(value.encode())
     out.pop("stringData", None)
     out["data"] = data
-    meta = dict(obj.get("metadata") or {})
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != _LAST_APPLIED}
+    meta = dict(obj.get("metadata") or {}) if isinstance(obj.get("metadata"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    annotations = {k: v for k, v in annotations.items() if k != _LAST_APPLIED}
     annotations[REDACTED_ANNOTATION] = "true"
+    if shapes:
+        annotations[secret_facts.SHAPES_ANNOTATION] = secret_facts.encode(shapes)
     meta["annotations"] = annotations
     out["metadata"] = meta
     return out
 
 
-def _slim(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """Drops what no check reads and costs memory at scale."""
+def _slim(kind: str, obj: Any) -> Any:
+    """Drops what no check reads and costs memory at scale (anything not a mapping is left for the
+    shape check to name)."""
+    if not isinstance(obj, dict):
+        return obj
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         meta.pop("managedFields", None)
@@ -135,11 +166,46 @@ class ClusterView:
     def __init__(self) -> None:
         self._cache: dict[str, list[dict[str, Any]] | KubeError] = {}
         self._index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self._by_namespace: dict[str, dict[str, list[dict[str, Any]]]] = {}
         self._locks: dict[str, threading.Lock] = {k: threading.Lock() for k in KINDS}
         self.missing_kinds: set[str] = set()  # kinds the server does not serve (CRD absent)
+        # The parse boundary (shapes): objects the checks could not trust, held back with what is wrong.
+        self.malformed: dict[str, list[tuple[str | None, str, str]]] = {}  # kind -> [(ns, Kind/name, why)]
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def _iter(self, kind: Kind) -> Iterator[dict[str, Any]]:
+        """The objects of a kind as they arrive (a live view: page by page), not yet slimmed."""
+        return iter(self._fetch(kind))
+
+    def stream(self, kind: str) -> Iterator[dict[str, Any]]:
+        """The objects of a kind, slimmed and redacted like list()'s, without caching them when they
+        are not cached already (a live view streams its LIST pages): for writing snapshots."""
+        k = kind_of(kind)
+        if kind in self._cache:
+            yield from self.list(kind)
+            return
+        try:
+            for obj in self._iter(k):
+                yield _slim(kind, obj)
+        except KubeError as e:
+            if e.not_found:
+                self.missing_kinds.add(kind)
+                return
+            raise KubeError(e.status, f"cannot list {k.resource}: {e}", verb="list", resource=k.resource) from None
+
+    def _admit(self, k: Kind, objs: Iterable[Any]) -> list[dict[str, Any]]:
+        """The objects whose shape the checks may trust; the others go to self.malformed."""
+        good, bad = [], []
+        for o in objs:
+            why = shapes.problem(k.name, o, k.namespaced)
+            if why is None:
+                good.append(o)
+            else:
+                bad.append((*shapes.describe(k.name, o), why))
+        self.malformed[k.name] = bad
+        return good
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """All objects of a kind (optionally of one namespace). Raises KubeError when forbidden."""
@@ -148,7 +214,7 @@ class ClusterView:
             cached = self._cache.get(kind)
             if cached is None:
                 try:
-                    cached = [_slim(kind, o) for o in self._fetch(k)]
+                    cached = self._admit(k, (_slim(kind, o) for o in self._fetch(k)))
                 except KubeError as e:
                     if e.not_found:
                         self.missing_kinds.add(kind)
@@ -162,7 +228,13 @@ class ClusterView:
                             verb="list", resource=k.resource)
         if namespace is None:
             return cached
-        return [o for o in cached if o.get("metadata", {}).get("namespace") == namespace]
+        by_ns = self._by_namespace.get(kind)
+        if by_ns is None:  # indexed once, so asking namespace by namespace stays linear
+            by_ns = {}
+            for o in cached:
+                by_ns.setdefault(o.get("metadata", {}).get("namespace"), []).append(o)
+            self._by_namespace[kind] = by_ns
+        return list(by_ns.get(namespace, ()))
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         index = self._index.get(kind)
@@ -172,10 +244,19 @@ class ClusterView:
             self._index[kind] = index
         return index.get((namespace or "", name))
 
+    def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
+        """Starts listing kinds in the background, so the API server serves the next LIST while this
+        process parses the last; returns a function that waits until they are done. The objects land
+        in the cache list() reads (each kind still listed once); errors are cached there as well.
+        A snapshot view has nothing to fetch ahead."""
+        return lambda: None
+
     def invalidate(self) -> None:
         """Forgets everything read, so the next run sees the cluster as it is now."""
+        self.malformed.clear()
         self._cache.clear()
         self._index.clear()
+        self._by_namespace.clear()
         self.missing_kinds.clear()
 
 
@@ -190,13 +271,30 @@ class LiveView(ClusterView):
         self.lists = 0  # kinds LISTed (each once per run, in pages of page_size)
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
+        return list(self._iter(kind))
+
+    def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
+        wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache]
+        wanted.sort(key=lambda k: _PREFETCH_FIRST.index(k) if k in _PREFETCH_FIRST else len(_PREFETCH_FIRST))
+        if not wanted:
+            return lambda: None
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(wanted)), thread_name_prefix="argodoctor-list")
+
+        def fetch(kind: str) -> None:
+            try:
+                self.list(kind)
+            except (KubeError, UserError):
+                pass  # cached by list(): the check that reads the kind reports it
+        for kind in wanted:
+            pool.submit(fetch, kind)
+        return lambda: pool.shutdown(wait=True)
+
+    def _iter(self, kind: Kind) -> Iterator[dict[str, Any]]:
         self.lists += 1
-        items = []
         for obj in self.kube.list(kind.path(), page_size=self.page_size):
             # LIST items carry no kind/apiVersion; add them so objects stand alone.
             obj["kind"], obj["apiVersion"] = kind.name, kind.api_version
-            items.append(obj)
-        return items
+            yield obj
 
 
 class SnapshotView(ClusterView):
@@ -207,8 +305,8 @@ class SnapshotView(ClusterView):
         self.name = path
         self._objects: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
         for doc in load_documents(path) if objects is None else objects:
-            kind = doc.get("kind")
-            if kind in KINDS:
+            kind = doc.get("kind") if isinstance(doc, dict) else None
+            if isinstance(kind, str) and kind in KINDS:
                 self._objects[kind].append(doc)
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
@@ -228,19 +326,32 @@ def _files(path: str) -> list[str]:
     raise UserError(f"snapshot {path} does not exist")
 
 
+def _parse(file: str) -> list[Any]:
+    """The documents of one snapshot file: JSON by the json module (a .json file, or any file whose
+    text is one JSON document), everything else by libyaml's safe loader."""
+    try:
+        with open(file, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read snapshot file {file}: {e}") from None
+    if file.endswith(".json") or text.lstrip()[:1] in ("{", "["):
+        try:
+            return [json.loads(text)]
+        except ValueError:
+            pass  # JSON is YAML, not the other way round: YAML decides, and words the error
+    try:
+        return list(yaml.load_all(text, Loader=YamlLoader))
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise UserError(f"snapshot file {file} is not valid YAML/JSON{at}: "
+                        f"{getattr(e, 'problem', e)}") from None
+
+
 def load_documents(path: str) -> Iterable[dict[str, Any]]:
     """Every Kubernetes object in the files under path, with List objects flattened."""
     for file in _files(path):
-        try:
-            with open(file, encoding="utf-8") as f:
-                docs = list(yaml.safe_load_all(f))
-        except (OSError, UnicodeDecodeError) as e:
-            raise UserError(f"cannot read snapshot file {file}: {e}") from None
-        except yaml.YAMLError as e:
-            where = getattr(e, "problem_mark", None)
-            at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-            raise UserError(f"snapshot file {file} is not valid YAML/JSON{at}: "
-                            f"{getattr(e, 'problem', e)}") from None
+        docs = _parse(file)
         for doc in docs:
             if doc is None:
                 continue
@@ -252,19 +363,75 @@ def load_documents(path: str) -> Iterable[dict[str, Any]]:
                 yield doc
 
 
-def write_snapshot(view: ClusterView, out_dir: str) -> dict[str, int]:
-    """Writes every kind the view can read to out_dir/<Kind>.yaml as a List; returns counts."""
+SNAPSHOT_FORMATS = ("json", "yaml")
+_CHUNK = 500  # objects dumped at a time (a LIST page)
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int = _CHUNK) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _write_json_list(f: Any, items: Iterator[dict[str, Any]]) -> int:
+    """One List document, an object per line, written as the objects arrive."""
+    f.write('{"apiVersion": "v1", "kind": "List", "items": [')
+    n = 0
+    encode = json.JSONEncoder(default=str, separators=(",", ":")).encode  # default: YAML timestamps
+    for item in items:
+        f.write(",\n" if n else "\n")
+        f.write(encode(item))
+        n += 1
+    f.write("\n]}\n" if n else "]}\n")
+    return n
+
+
+def _write_yaml_list(f: Any, items: Iterator[dict[str, Any]]) -> int:
+    """One List document, its items dumped a page at a time by libyaml's dumper."""
+    f.write("apiVersion: v1\nkind: List\n")
+    n = 0
+    for chunk in _chunks(items):
+        if not n:
+            f.write("items:\n")
+        yaml.dump(chunk, f, Dumper=YamlDumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
+        n += len(chunk)
+    if not n:
+        f.write("items: []\n")
+    return n
+
+
+def write_snapshot(view: ClusterView, out_dir: str, fmt: str = "json") -> dict[str, int]:
+    """Writes every kind the view can read to out_dir/<Kind>.json (or .yaml) as one List; returns
+    counts (-1: the kind could not be listed). A live view's LIST pages stream into the file: the
+    objects are neither cached nor held twice."""
+    if fmt not in SNAPSHOT_FORMATS:
+        raise UserError(f"snapshot format {fmt!r} is not one of {', '.join(SNAPSHOT_FORMATS)}")
     os.makedirs(out_dir, exist_ok=True)
+    write = _write_json_list if fmt == "json" else _write_yaml_list
     counts: dict[str, int] = {}
     for name in KINDS:
+        path = os.path.join(out_dir, f"{name}.{fmt}")
+        partial = path + ".partial"  # not a snapshot file name until complete
+        items = view.stream(name)
         try:
-            items = view.list(name)
+            with open(partial, "w", encoding="utf-8") as f:
+                counts[name] = write(f, items)
         except KubeError as e:
+            os.remove(partial)
             counts[name] = -1
             print(f"warning: {e}", file=sys.stderr)
             continue
-        doc = {"apiVersion": "v1", "kind": "List", "items": items}
-        with open(os.path.join(out_dir, f"{name}.yaml"), "w", encoding="utf-8") as f:
-            yaml.safe_dump(json.loads(json.dumps(doc)), f, sort_keys=False)
-        counts[name] = len(items)
+        except BaseException:
+            os.remove(partial)
+            raise
+        os.replace(partial, path)
+        for ext in ("json", "yaml", "yml"):  # this kind from an earlier snapshot in another format
+            stale = os.path.join(out_dir, f"{name}.{ext}")
+            if ext != fmt and os.path.exists(stale):
+                os.remove(stale)
     return counts

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from .cluster import KINDS
-from .errors import KubeError
+from .errors import ApplyError, KubeError
 from .kube import Kube
 from .model import Action, Plan
 
@@ -191,6 +191,12 @@ class Applier:
             return {}
         body = action.materialize(self.kube) if action.materialize else action.desired
         before = get_live(self.kube, body)
+        if before is not None and action.before is None and not action.delete:
+            # Planned as a create, but it exists: made since the plan, or held back from the checks as
+            # malformed. Either way the plan did not see it: never write over what was not judged.
+            where = f"{action.namespace}/" if action.namespace else ""
+            raise ApplyError(f"{action.kind} {where}{action.name} exists although the plan did not see it "
+                             "(created since, or not readable by argodoctor): left as it is; run fix again")
         self._save(before, action)
         if action.delete:
             if before is not None:

@@ -26,11 +26,17 @@ def _run_one(check: Check, ctx: Context) -> list[Result]:
         log.debug("check %s raised", check.id, exc_info=True)
         return [check.errored(f"{check.id} could not run: {type(e).__name__}: {e}")]
     # A dependency that failed for one namespace blocks this check's results there.
+    if not check.requires:
+        return results
     out = []
+    reasons: dict[str, str | None] = {}  # per namespace: the required checks' results are final
     for r in results:
-        reason = ctx.blocked(check.requires, r.namespace) if r.namespace else None
-        if reason and r.status is not Status.SKIP:
-            r = check.skipped(reason, namespace=r.namespace, object=r.object)
+        if r.namespace and r.status is not Status.SKIP:
+            if r.namespace not in reasons:
+                reasons[r.namespace] = ctx.blocked(check.requires, r.namespace)
+            reason = reasons[r.namespace]
+            if reason:
+                r = check.skipped(reason, namespace=r.namespace, object=r.object)
         out.append(r)
     return out
 
@@ -51,14 +57,35 @@ def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8)
                 pending[dep] = registered[dep]
                 stack.append(registered[dep])
     done: dict[str, list[Result]] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        while pending:
-            ready = [c for c in pending.values() if all(d in done or d not in pending for d in c.requires)]
-            if not ready:  # a cycle: run the rest anyway rather than hang
-                ready = list(pending.values())
-            futures = {c.id: pool.submit(_run_one, c(), ctx) for c in ready}
-            for cid, fut in futures.items():
-                done[cid] = fut.result()
-                ctx.results[cid] = done[cid]
-                del pending[cid]
-    return [r for cid in sorted(done) if cid in wanted for r in done[cid]]
+    # A live view lists what the checks read ahead of them, each kind once, while they run.
+    wait_for_lists = ctx.view.prefetch(k for c in pending.values() for k in c.reads)
+    if not ctx.view.live:  # nothing to wait for but the interpreter: threads only contend for it
+        workers = 1
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            while pending:
+                ready = [c for c in pending.values() if all(d in done or d not in pending for d in c.requires)]
+                if not ready:  # a cycle: run the rest anyway rather than hang
+                    ready = list(pending.values())
+                futures = {c.id: pool.submit(_run_one, c(), ctx) for c in ready}
+                for cid, fut in futures.items():
+                    done[cid] = fut.result()
+                    ctx.results[cid] = done[cid]  # indexed by (check, namespace) for `blocked`
+                    del pending[cid]
+    finally:
+        wait_for_lists()
+    held_back = malformed_results(ctx, [by_id[cid] for cid in sorted(wanted)])
+    return sorted([r for cid in sorted(done) if cid in wanted for r in done[cid]] + held_back, key=lambda r: r.id)
+
+
+def malformed_results(ctx: Context, checks: list[type[Check]]) -> list[Result]:
+    """One `error` per object the parse boundary (argodoctor.shapes) held back from the checks, under
+    the first selected check that reads its kind: the object and field named, never its values."""
+    out = []
+    for kind, bad in sorted(getattr(ctx.view, "malformed", {}).items()):
+        owner = next((c for c in checks if kind in c.reads), None)
+        for ns, obj, why in bad if owner else ():
+            where = f" in {ns}" if ns else ""
+            out.append(owner().errored(f"{obj.replace('/', ' ', 1)}{where} cannot be judged: {why}; every check "
+                                       "leaves it out", namespace=ns, object=obj))
+    return out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo
+from argodoctor import argo, secret_facts
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 
@@ -142,3 +142,52 @@ class SecretResolves(Check):
                                "correct the Secret by hand", namespace=ns, object=obj, remediation=None)
         keys = ", ".join(sorted({r.key for r in refs}))
         return self.passed(f"Secret {ns}/{name} has {keys} for {_where(repo)}{_why(repo)}", namespace=ns, object=obj)
+
+
+# Credentials that are single-line tokens, signed or compared byte for byte (S3 signs with the raw key):
+# a trailing newline there is always a mistake. Certificates, JSON key files and keytabs legitimately
+# end in a newline or hold binary bytes, so caSecret, serviceAccountKeySecret and the Kerberos secrets
+# are not judged.
+TOKEN_FIELDS = ("s3.accessKeySecret", "s3.secretKeySecret", "s3.sessionTokenSecret", "oss.accessKeySecret",
+                "oss.secretKeySecret", "azure.accountKeySecret", "artifactory.usernameSecret",
+                "artifactory.passwordSecret")
+
+
+class SecretValueHygiene(Check):
+    id = "AD208"
+    slug = "secret-value-hygiene"
+    group = "artifacts"
+    title = "no repository credential has surrounding whitespace, a trailing newline or non-printable bytes"
+    requires = ("AD203",)
+    reads = (*WORKFLOW_READS, "Secret")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        skips, namespaces = self.split_blocked(ctx, ctx.workflow_namespaces)
+        yield from skips
+        seen: set[tuple[str, str, str]] = set()
+        for ns in namespaces:
+            for repo in ctx.repositories(ns):
+                for ref in repo.secret_refs(ctx.version):
+                    if ref.field not in TOKEN_FIELDS or (ns, ref.name, ref.key) in seen:
+                        continue
+                    seen.add((ns, ref.name, ref.key))
+                    secret = ctx.view.get("Secret", ns, ref.name)
+                    if secret is None or ref.key not in (secret.get("data") or {}):
+                        continue  # AD203's finding
+                    yield self._one(ns, ref, secret)
+
+    def _one(self, ns: str, ref: argo.SecretRef, secret: dict) -> Result:
+        obj = f"Secret/{ref.name}"
+        facts = secret_facts.of(secret, ref.key)
+        if facts is None:
+            return self.skipped(f"no value shapes recorded for Secret {ns}/{ref.name} key {ref.key} (a snapshot "
+                                "from an older argodoctor?)", namespace=ns, object=obj)
+        found = secret_facts.problems(facts)
+        if found:
+            return self.failed(f"Secret {ns}/{ref.name} key {ref.key} ({ref.field}) {' and '.join(found)}; the "
+                               "object store rejects the request (SignatureDoesNotMatch / InvalidAccessKeyId) "
+                               f"although the key looks right. Recreate it: kubectl create secret generic {ref.name} "
+                               f"-n {ns} --from-literal={ref.key}=... --dry-run=client -o yaml | kubectl apply -f -",
+                               namespace=ns, object=obj)
+        return self.passed(f"Secret {ns}/{ref.name} key {ref.key} ({ref.field}) is a clean single-line value",
+                           namespace=ns, object=obj)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, s3
+from argodoctor import argo, s3, secret_facts
 from argodoctor.context import Context
 from argodoctor.errors import KubeError
 from argodoctor.model import Check, Result
@@ -39,9 +39,9 @@ class _S3Check(Check):
                     yield self.unreachable(ns, repo, str(e))
                 except KubeError as e:
                     yield self.errored(f"cannot read what the probe needs: {e}", namespace=ns, object=_cm(repo))
-                except Exception as e:  # an S3 transport failure after AD204 passed
-                    yield self.failed(f"{settings.endpoint} ({repo.source}): {type(e).__name__}: {e}",
-                                      namespace=ns, object=_cm(repo))
+                except Exception as e:  # a transport failure (a read timeout) after AD204 passed: not a verdict
+                    yield self.errored(f"{settings.endpoint} ({repo.source}): the probe could not finish: "
+                                       f"{type(e).__name__}: {e}", namespace=ns, object=_cm(repo))
 
     def unreachable(self, ns: str, repo: argo.Repository, why: str) -> Result:
         return self.skipped(f"blocked: the endpoint is unreachable: {why}", namespace=ns, object=_cm(repo))
@@ -86,8 +86,18 @@ class CredentialsValid(_S3Check):
         if ok:
             return self.passed(f"{s.endpoint} accepts the keys from {who}", namespace=ns, object=_cm(repo))
         return self.failed(f"{s.endpoint} rejects the keys from {who} ({detail}); correct that Secret's values "
-                           "to the object store's access and secret key", namespace=ns,
+                           f"to the object store's access and secret key{_hygiene_hint(ctx, ns, s)}", namespace=ns,
                            object=f"Secret/{s.secret_key.name if s.secret_key else '?'}")
+
+
+def _hygiene_hint(ctx: Context, ns: str, s: argo.S3Settings) -> str:
+    """When a key's recorded shape explains a rejected signature (AD208), say so."""
+    for ref in (s.access_key, s.secret_key):
+        secret = ctx.view.get("Secret", ns, ref.name) if ref and ref.name else None
+        facts = secret_facts.of(secret, ref.key) if secret and ref else None
+        if facts and secret_facts.problems(facts):
+            return (f"; its {ref.key} {secret_facts.problems(facts)[0]}, which changes the signature: see AD208")
+    return ""
 
 
 class BucketExists(_S3Check):
@@ -134,7 +144,7 @@ class ObjectStoreService(Check):
     reads = (*WORKFLOW_READS, "Service", "Endpoints", "Namespace")
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        namespaces = {n["metadata"]["name"] for n in ctx.view.list("Namespace")} | set(ctx.workflow_namespaces)
+        namespaces = s3.known_namespaces(ctx)
         for ns in ctx.workflow_namespaces:
             for repo in other_repositories(ctx, ns):
                 yield self.skipped(not_probed(repo), namespace=ns, object=_cm(repo))
@@ -151,8 +161,7 @@ class ObjectStoreService(Check):
         obj = f"Service/{ref.name}"
         where = f"{ref.namespace}/{ref.name}"
         if state.service is None:
-            others = sorted(o["metadata"]["namespace"] for o in ctx.view.list("Service")
-                            if o["metadata"]["name"] == ref.name)
+            others = s3.service_namespaces(ctx).get(ref.name, [])
             if others:
                 fqdn = f"{ref.name}.{others[0]}.svc:{ref.port}"
                 return self.failed(f"endpoint {s.endpoint} names Service {where}, which does not exist; a workflow "

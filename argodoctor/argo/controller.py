@@ -74,7 +74,8 @@ def _is_controller(dep: dict[str, Any]) -> bool:
 
 
 def _containers(dep: dict[str, Any]) -> list[dict[str, Any]]:
-    return ((dep.get("spec") or {}).get("template", {}).get("spec") or {}).get("containers") or []
+    template = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return template.get("containers") or []
 
 
 def find_controller(deployments: list[dict[str, Any]], namespace_hint: str | None = None) -> Controller:

@@ -98,8 +98,12 @@ def secret_refs(spec: dict[str, Any], version: Version | None = None) -> list[Se
 def _load(cm: dict[str, Any], key: str, repo: Repository) -> Repository:
     """The repository text under key, parsed; a text that is no YAML mapping is the workflow's error
     (`failed to unmarshall config map key ...`), not a fall-back."""
+    text = (cm.get("data") or {})[key]
+    if text is not None and not isinstance(text, str):
+        repo.error = f"{repo.source} is not YAML text (a ConfigMap value must be a string)"
+        return repo
     try:
-        spec = safe_yaml.load((cm.get("data") or {})[key] or "")
+        spec = safe_yaml.load(text or "")
     except yaml.YAMLError as e:
         msg, line, col = yaml_error(e)
         repo.error = f"{repo.source} is not valid YAML at line {line}, column {col}: {msg}"

@@ -72,6 +72,7 @@ class Catalogue:
                           for o in objects_by_kind.get("WorkflowTemplate", [])}
         self.cluster_templates = {o["metadata"].get("name"): o for o in cluster_templates}
         self.defaults = _mapping(_mapping(defaults).get("spec"))
+        self._joined: dict[int, tuple[dict[str, Any], dict[str, Any] | None]] = {}  # by id(obj): objects live a run
 
     def referenced(self, namespace: str, ref: dict[str, Any]) -> dict[str, Any] | None:
         """The (Cluster)WorkflowTemplate a workflowTemplateRef or templateRef names, if it exists."""
@@ -82,6 +83,12 @@ class Catalogue:
     def joined(self, obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """(the spec the controller runs, the workflowTemplateRef's template if any): the object's own
         spec, then the referenced template's, then workflowDefaults', field by field."""
+        found = self._joined.get(id(obj))
+        if found is None:
+            found = self._joined[id(obj)] = self._join(obj)
+        return found
+
+    def _join(self, obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
         own = workflow_spec(obj)
         ref = own.get("workflowTemplateRef")
         base = self.referenced(obj["metadata"].get("namespace"), ref) if isinstance(ref, dict) else None

@@ -153,7 +153,7 @@ def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
     assert code == 0, err
     text = "".join(p.read_text() for p in (tmp_path / "snap").iterdir())
     assert ACCESS not in text and base64.b64encode(SECRET.encode()).decode() not in text
-    secrets = yaml.safe_load((tmp_path / "snap" / "Secret.yaml").read_text())["items"]
+    secrets = yaml.safe_load((tmp_path / "snap" / "Secret.json").read_text())["items"]
     minio = next(s for s in secrets if s["metadata"]["name"] == "minio")
     assert all(v.startswith("sha256:") for v in minio["data"].values())
 

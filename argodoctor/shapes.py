@@ -1,0 +1,198 @@
+"""The parse boundary: the shape every object must have before any check reads it.
+
+Choice: declarative path schemas checked by hand, not pydantic models. The checks read raw dicts (the
+generated and the pydantic model layers are slow at 100k objects and would hide which field was wrong);
+what they need is a guarantee that the fields they touch have the type they expect. So each kind lists
+the paths checks read and the type each must have; an object that breaks one is held back from the
+checks (the view never returns it) and becomes one finding naming it and the field. Below this boundary
+code trusts its input; above it (this module, the loaders), nothing does.
+
+A path is a tuple of mapping keys, with "[]" for every element of a list and "{}" for every value of a
+mapping. Types: "str", "bool", "int", "map", "list", "str|int" (ports), "any".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+MAX_DEPTH = 100  # nesting any object may have (the JSON/YAML loaders bound it too)
+
+_META = [(("metadata",), "map"), (("metadata", "name"), "str"), (("metadata", "namespace"), "str"),
+         (("metadata", "labels"), "map"), (("metadata", "labels", "{}"), "str"),
+         (("metadata", "annotations"), "map"), (("metadata", "annotations", "{}"), "str")]
+_CONTAINER = [("name", "str"), ("image", "str"), ("command", "list"), ("command", "[]", "str"), ("args", "list"),
+              ("args", "[]", "any"), ("env", "list"), ("env", "[]", "map"), ("env", "[]", "name", "str"),
+              ("securityContext", "map"), ("ports", "list"), ("ports", "[]", "map")]
+_TEMPLATE = [("name", "str"), ("serviceAccountName", "str"), ("automountServiceAccountToken", "bool"),
+             ("executor", "map"), ("executor", "serviceAccountName", "str"), ("container", "map"),
+             ("script", "map"), ("resource", "map"), ("containerSet", "map"), ("data", "map"), ("http", "map"),
+             ("plugin", "map"), ("securityContext", "map"), ("steps", "list"), ("steps", "[]", "list"),
+             ("steps", "[]", "[]", "map"), ("steps", "[]", "[]", "templateRef", "map"),
+             ("steps", "[]", "[]", "templateRef", "name", "str"),
+             ("steps", "[]", "[]", "templateRef", "template", "str"),
+             ("dag", "map"), ("dag", "tasks", "list"), ("dag", "tasks", "[]", "map"),
+             ("dag", "tasks", "[]", "templateRef", "map"), ("dag", "tasks", "[]", "templateRef", "name", "str"),
+             ("dag", "tasks", "[]", "templateRef", "template", "str"), ("templateRef", "map"),
+             ("outputs", "map"), ("outputs", "artifacts", "list"), ("outputs", "artifacts", "[]", "map"),
+             ("outputs", "artifacts", "[]", "artifactGC", "map"),
+             ("outputs", "artifacts", "[]", "artifactGC", "serviceAccountName", "str")]
+
+
+def _workflow_spec(prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    spec = [((), "map"), (("serviceAccountName",), "str"), (("automountServiceAccountToken",), "bool"),
+            (("executor",), "map"), (("executor", "serviceAccountName"), "str"),
+            (("artifactRepositoryRef",), "map"), (("artifactRepositoryRef", "configMap"), "str"),
+            (("artifactRepositoryRef", "key"), "str"), (("workflowTemplateRef",), "map"),
+            (("workflowTemplateRef", "name"), "str"), (("workflowTemplateRef", "clusterScope"), "bool"),
+            (("securityContext",), "map"), (("artifactGC",), "map"), (("artifactGC", "serviceAccountName"), "str"),
+            (("templates",), "list"), (("templates", "[]"), "map")]
+    spec += [(("templates", "[]", *t[:-1]), t[-1]) for t in _TEMPLATE]
+    return [((*prefix, *p), t) for p, t in spec]
+
+
+SCHEMAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    "Namespace": [],
+    "Node": [(("status",), "map"), (("status", "nodeInfo"), "map"),
+             (("status", "nodeInfo", "containerRuntimeVersion"), "str")],
+    "ConfigMap": [(("data",), "map")],  # values: the controller config parser reports them per key
+    "Secret": [(("data",), "map"), (("data", "{}"), "str"), (("type",), "str")],
+    "ServiceAccount": [(("secrets",), "list"), (("secrets", "[]"), "map"), (("secrets", "[]", "name"), "str"),
+                       (("automountServiceAccountToken",), "bool")],
+    "Service": [(("spec",), "map"), (("spec", "ports"), "list"), (("spec", "ports", "[]"), "map"),
+                (("spec", "ports", "[]", "port"), "int"), (("spec", "ports", "[]", "targetPort"), "str|int")],
+    "Endpoints": [(("subsets",), "list"), (("subsets", "[]"), "map"), (("subsets", "[]", "addresses"), "list"),
+                  (("subsets", "[]", "addresses", "[]"), "map"), (("subsets", "[]", "ports"), "list"),
+                  (("subsets", "[]", "ports", "[]"), "map")],
+    "Deployment": [(("spec",), "map"), (("spec", "template"), "map"), (("spec", "template", "metadata"), "map"),
+                   (("spec", "template", "spec"), "map"), (("spec", "template", "spec", "containers"), "list"),
+                   (("spec", "template", "spec", "containers", "[]"), "map"),
+                   *[(("spec", "template", "spec", "containers", "[]", *c[:-1]), c[-1]) for c in _CONTAINER],
+                   (("status",), "map"), (("status", "conditions"), "list"), (("status", "conditions", "[]"), "map")],
+    "Role": [(("rules",), "list"), (("rules", "[]"), "map"), *[(("rules", "[]", f), "list") for f in (
+        "verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")],
+             *[(("rules", "[]", f, "[]"), "str") for f in ("verbs", "apiGroups", "resources", "resourceNames")]],
+    "RoleBinding": [(("roleRef",), "map"), (("roleRef", "kind"), "str"), (("roleRef", "name"), "str"),
+                    (("subjects",), "list"), (("subjects", "[]"), "map"), (("subjects", "[]", "kind"), "str"),
+                    (("subjects", "[]", "name"), "str"), (("subjects", "[]", "namespace"), "str")],
+    "CustomResourceDefinition": [(("status",), "map"), (("status", "conditions"), "list"),
+                                 (("status", "conditions", "[]"), "map")],
+    "Workflow": [(("status",), "map"), *_workflow_spec(("spec",))],
+    "WorkflowTemplate": _workflow_spec(("spec",)),
+    "ClusterWorkflowTemplate": _workflow_spec(("spec",)),
+    "CronWorkflow": [(("spec",), "map"), *_workflow_spec(("spec", "workflowSpec"))],
+}
+SCHEMAS["ClusterRole"] = SCHEMAS["Role"] + [(("aggregationRule",), "map"),
+                                            (("aggregationRule", "clusterRoleSelectors"), "list"),
+                                            (("aggregationRule", "clusterRoleSelectors", "[]"), "map")]
+SCHEMAS["ClusterRoleBinding"] = SCHEMAS["RoleBinding"]
+
+for _kind, _prefix in (("CustomResourceDefinition", ("status",)), ("Deployment", ("status",))):
+    SCHEMAS[_kind] += [((*_prefix, "conditions", "[]", f), "str") for f in ("type", "status", "reason", "message")]
+SCHEMAS["Deployment"] += [(("status", f), "int") for f in ("replicas", "availableReplicas", "readyReplicas")]
+SCHEMAS["Workflow"] += [(("status", "phase"), "str")]
+
+_TYPES = {"str": (str,), "bool": (bool,), "map": (dict,), "list": (list,), "str|int": (str, int)}
+_NAMES = {"str": "a string", "bool": "a boolean", "int": "a number", "map": "a mapping", "list": "a list",
+          "str|int": "a string or number"}
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _ok(value: Any, want: str) -> bool:
+    if value is None or want == "any":
+        return True  # absent or null: the checks treat it as unset
+    if want == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[want]) and not (want == "str|int" and isinstance(value, bool))
+
+
+class _Node:
+    """One step of the compiled schema: the type wanted here (if any) and the steps below."""
+
+    __slots__ = ("want", "children")
+
+    def __init__(self) -> None:
+        self.want: str | None = None
+        self.children: dict[str, _Node] = {}
+
+
+def _compile(paths: list[tuple[tuple[str, ...], str]]) -> _Node:
+    """The paths of a kind as one trie, so an object is walked once whatever the number of paths."""
+    root = _Node()
+    for path, want in paths:
+        node = root
+        for step in path:
+            node = node.children.setdefault(step, _Node())
+        node.want = want
+    return root
+
+
+def _check(value: Any, node: _Node, where: str, element: bool) -> str | None:
+    """A list element or mapping value must have the type (null too is wrong there); a key may be absent."""
+    if node.want is not None and (not _ok(value, node.want) or (element and value is None and node.want != "any")):
+        return f"{where or 'the object'}: expected {_NAMES[node.want]}, got {_type_name(value)}"
+    for step, child in node.children.items():
+        if step == "[]":
+            for i, item in enumerate(value) if isinstance(value, list) else ():
+                found = _check(item, child, f"{where}[{i}]", True)
+                if found:
+                    return found
+        elif step == "{}":
+            for k, item in value.items() if isinstance(value, dict) else ():
+                found = _check(item, child, f"{where}.{k}" if where else str(k), True)
+                if found:
+                    return found
+        elif isinstance(value, dict):
+            found = _check(value.get(step), child, f"{where}.{step}" if where else step, False)
+            if found:
+                return found
+    return None
+
+
+_COMPILED = {kind: _compile(_META + paths) for kind, paths in SCHEMAS.items()}
+_META_ONLY = _compile(_META)
+# Kinds argodoctor only reads along known paths (never walks or merges them whole): their depth is
+# bounded by what the loaders accept, and measuring it would cost more than the checks themselves.
+_NOT_WALKED = {"Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate"}
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_DEPTH:
+            return d
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
+
+
+def problem(kind: str, obj: Any, namespaced: bool) -> str | None:
+    """What is wrong with obj's shape for the checks, or None when they may trust it."""
+    if not isinstance(obj, dict):
+        return f"expected a mapping, got {_type_name(obj)}"
+    if kind not in _NOT_WALKED and _depth(obj) > MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    found = _check(obj, _COMPILED.get(kind, _META_ONLY), "", False)
+    if found:
+        return found
+    meta = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    if not meta.get("name"):
+        return "metadata.name is missing"
+    if namespaced and not meta.get("namespace"):
+        return "metadata.namespace is missing"
+    return None
+
+
+def describe(kind: str, obj: Any) -> tuple[str | None, str]:
+    """(namespace, 'Kind/name') of an object for a finding, as far as its shape allows."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
+    name = meta.get("name") if isinstance(meta.get("name"), str) and meta.get("name") else "(no name)"
+    return ns, f"{kind}/{name}"

@@ -1,0 +1,67 @@
+"""AD208 secret-value-hygiene: shape facts recorded when a Secret's values become digests (never the
+values), carried by snapshots, judged for the repository's single-line credentials only."""
+from __future__ import annotations
+
+import base64
+import json
+
+from argodoctor import secret_facts
+from argodoctor.cluster import redact_secret
+from argodoctor.registry import select_checks
+from argodoctor.runner import run_checks
+
+from .builders import context, controller, controller_configmap, crds
+
+
+def raw_secret(ns: str, name: str, **values: bytes) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+            "data": {k: base64.b64encode(v).decode() for k, v in values.items()}}
+
+
+def test_facts_are_recorded_at_redaction_and_the_value_is_gone():
+    s = redact_secret(raw_secret("argo", "minio", accesskey=b"AKIAEXAMPLE\n", secretkey=b" s3cr3t", empty=b""))
+    shapes = json.loads(s["metadata"]["annotations"][secret_facts.SHAPES_ANNOTATION])
+    assert shapes["accesskey"] == {"length": 12, "empty": False, "trailing_newline": True, "whitespace": True,
+                                   "nonprintable": False}
+    assert shapes["secretkey"]["whitespace"] and not shapes["secretkey"]["trailing_newline"]
+    assert shapes["empty"]["empty"]
+    assert "AKIAEXAMPLE" not in json.dumps(s) and base64.b64encode(b"AKIAEXAMPLE\n").decode() not in json.dumps(s)
+    assert redact_secret({"kind": "Secret", "metadata": {"name": "x"}, "data": ["AKIA-in-a-list"]})["data"] == {}
+
+
+def ad208(*secrets) -> dict:
+    """Results by (object, key): one per credential."""
+    objs = [controller(), controller_configmap(), *secrets]
+    return {(r.object, r.message.split(" key ")[1].split(" ")[0]): r
+            for r in run_checks(select_checks(["AD208"]), context(*objs)) if r.id == "AD208"}
+
+
+def test_ad208_fails_a_trailing_newline_and_names_the_fix_not_the_value():
+    res = ad208(raw_secret("argo", "minio", accesskey=b"AKIAEXAMPLE\n", secretkey=b"wJalrXUtnFEMI"))
+    r = res[("Secret/minio", "accesskey")]
+    assert r.status == "fail" and "key accesskey (s3.accessKeySecret) ends in a newline" in r.message
+    assert res[("Secret/minio", "secretkey")].status == "pass"
+    assert "kubectl create secret generic minio -n argo --from-literal=accesskey=..." in r.message
+    assert "AKIAEXAMPLE" not in r.message
+
+
+def test_ad208_passes_clean_keys_and_ignores_certificates():
+    res = ad208(raw_secret("argo", "minio", accesskey=b"AKIAEXAMPLE", secretkey=b"wJalrXUtnFEMI"))
+    assert [r.status for r in res.values()] == ["pass", "pass"]
+
+
+def test_ad208_non_printable_bytes():
+    res = ad208(raw_secret("argo", "minio", accesskey=b"AKIA\x00EXAMPLE", secretkey=b"x"))
+    r = res[("Secret/minio", "accesskey")]
+    assert r.status == "fail" and "non-printable" in r.message
+
+
+def test_snapshots_carry_the_facts(tmp_path, cli):
+    snap = tmp_path / "s.json"
+    redacted = redact_secret(raw_secret("argo", "minio", accesskey=b"AKIAEXAMPLE\n", secretkey=b"k"))
+    snap.write_text(json.dumps({"kind": "List", "items": [controller(), controller_configmap(), redacted, *crds()]}))
+    code, out, _ = cli("check", "--snapshot", str(snap), "--checks", "AD208", "-o", "json")
+    doc = json.loads(out)
+    assert [r["status"] for r in doc["results"] if r["id"] == "AD208"] == ["fail", "pass"] and code == 1
+
+
