@@ -570,6 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     logger.handlers = [handler]
     logger.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     logger.propagate = False
+    # Libraries' warnings (urllib3's InsecureRequestWarning, the kubernetes client's deprecations) go to
+    # the -v log, never as extra lines on stderr.
+    logging.captureWarnings(True)
+    warnings_log = logging.getLogger("py.warnings")
+    warnings_log.handlers = [handler] if args.verbose else [logging.NullHandler()]
+    warnings_log.propagate = False
     try:
         return COMMANDS[args.command](args)
     except UserError as e:
@@ -581,4 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("argodoctor: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug of argodoctor's: exit 3, the traceback only with -v
+        if args.verbose:
+            logger.exception("internal error")
+        print(f"argodoctor: internal error: {type(e).__name__} (run with -v for the traceback, and report it)",
+              file=sys.stderr)
+        return 3
 

@@ -91,3 +91,16 @@ def test_check_against_an_html_answer_exits_2_in_one_line(server, cli):
         assert len(err.strip().splitlines()) == 1 and "answered HTML" in err
     else:
         assert code == 1 and "answered HTML, not the Kubernetes API" in out
+
+
+def test_an_internal_error_exits_3_with_the_traceback_only_under_v(cli, monkeypatch):
+    from argodoctor import cli as cli_module
+
+    def broken(args):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setitem(cli_module.COMMANDS, "list", broken)
+    code, out, err = cli("list")
+    assert code == 3 and err.strip() == ("argodoctor: internal error: ZeroDivisionError (run with -v for the "
+                                         "traceback, and report it)")
+    code, out, err = cli("-v", "list")
+    assert code == 3 and "Traceback" in err
