@@ -7,10 +7,13 @@ they never reach checks, output or snapshots.
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -92,15 +95,23 @@ def kind_of(name: str) -> Kind:
         raise UserError(f"unknown kind {name!r}") from None
 
 
+# Secret values become HMAC digests under a key drawn once per process: equal values stay equal within
+# a run and its snapshot (which records the key in its metadata file), and a digest cannot be looked up
+# in a table of common passwords made for another snapshot, as an unkeyed SHA-256 could.
+_DIGEST_KEY = os.urandom(32)
+_DIGEST_RE = re.compile(r"^(sha256|hmac):[0-9a-f]{16}$")
+SNAPSHOT_META = "argodoctor-snapshot.meta"  # not .json/.yaml: the snapshot loader never reads it
+
+
 def digest(value: str | bytes) -> str:
-    """A secret value's stand-in: empty stays empty, anything else becomes sha256:<16 hex>."""
+    """A secret value's stand-in: empty stays empty, anything else becomes hmac:<16 hex>."""
     if not value:
         return ""
     if isinstance(value, str):
-        if value.startswith("sha256:") and len(value) == 23:
+        if _DIGEST_RE.match(value):
             return value  # already a digest (a snapshot argodoctor wrote)
         value = value.encode()
-    return "sha256:" + hashlib.sha256(value).hexdigest()[:16]
+    return "hmac:" + hmac.new(_DIGEST_KEY, value, hashlib.sha256).hexdigest()[:16]
 
 
 def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +132,7 @@ def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
         except (ValueError, TypeError):
             raw = v or ""  # not base64: already a digest, or hand-written
         data[str(k)] = digest(raw)
-        if not (isinstance(raw, str) and raw.startswith("sha256:")):
+        if not (isinstance(raw, str) and _DIGEST_RE.match(raw)):
             shapes[str(k)] = secret_facts.facts(raw if isinstance(raw, bytes) else raw.encode())
     for k, v in raw_string.items():
         value = v if isinstance(v, str) else json.dumps(v, default=str)
@@ -405,6 +416,30 @@ def _write_yaml_list(f: Any, items: Iterator[dict[str, Any]]) -> int:
     return n
 
 
+# Annotations a redacted Secret keeps verbatim; any other annotation value may hold a credential.
+_SECRET_ANNOTATIONS_KEPT = ("kubernetes.io/service-account.name", "kubernetes.io/service-account.uid")
+
+
+def for_snapshot(kind: str, obj: Any) -> Any:
+    """What a snapshot keeps of an object beyond the view's own redaction: a Secret's annotations other
+    than argodoctor's and the service-account ones become digests, and so do the literal env values of
+    Deployments (MINIO_ROOT_PASSWORD and the like), except the controller's ARGO_* settings."""
+    if not isinstance(obj, dict) or kind not in ("Secret", "Deployment"):
+        return obj
+    obj = copy.deepcopy(obj)  # the view's cached object stays as it is
+    if kind == "Secret" and isinstance((obj.get("metadata") or {}).get("annotations"), dict):
+        ann = obj["metadata"]["annotations"]
+        obj["metadata"]["annotations"] = {k: v if k.startswith("argodoctor.io/") or k in _SECRET_ANNOTATIONS_KEPT
+                                          else digest(str(v)) for k, v in ann.items()}
+    if kind == "Deployment":
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+            for e in c.get("env") or [] if isinstance(c, dict) else []:
+                if isinstance(e, dict) and "value" in e and not str(e.get("name", "")).startswith("ARGO_"):
+                    e["value"] = digest(str(e["value"]))
+    return obj
+
+
 def write_snapshot(view: ClusterView, out_dir: str, fmt: str = "json") -> dict[str, int]:
     """Writes every kind the view can read to out_dir/<Kind>.json (or .yaml) as one List; returns
     counts (-1: the kind could not be listed). A live view's LIST pages stream into the file: the
@@ -412,12 +447,15 @@ def write_snapshot(view: ClusterView, out_dir: str, fmt: str = "json") -> dict[s
     if fmt not in SNAPSHOT_FORMATS:
         raise UserError(f"snapshot format {fmt!r} is not one of {', '.join(SNAPSHOT_FORMATS)}")
     os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, SNAPSHOT_META), "w", encoding="utf-8") as f:
+        json.dump({"written_by": "argodoctor", "digests": "hmac-sha256, first 16 hex digits",
+                   "digest_key": _DIGEST_KEY.hex()}, f, indent=2)
     write = _write_json_list if fmt == "json" else _write_yaml_list
     counts: dict[str, int] = {}
     for name in KINDS:
         path = os.path.join(out_dir, f"{name}.{fmt}")
         partial = path + ".partial"  # not a snapshot file name until complete
-        items = view.stream(name)
+        items = (for_snapshot(name, o) for o in view.stream(name))
         try:
             with open(partial, "w", encoding="utf-8") as f:
                 counts[name] = write(f, items)

@@ -155,7 +155,7 @@ def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
     assert ACCESS not in text and base64.b64encode(SECRET.encode()).decode() not in text
     secrets = yaml.safe_load((tmp_path / "snap" / "Secret.json").read_text())["items"]
     minio = next(s for s in secrets if s["metadata"]["name"] == "minio")
-    assert all(v.startswith("sha256:") for v in minio["data"].values())
+    assert all(v.startswith("hmac:") for v in minio["data"].values())
 
     _, live, _ = cli("check", "--kubeconfig", kc, "-o", "json")
     _, snap, _ = cli("check", "--snapshot", tmp_path / "snap", "-o", "json")

@@ -65,3 +65,25 @@ def test_snapshots_carry_the_facts(tmp_path, cli):
     assert [r["status"] for r in doc["results"] if r["id"] == "AD208"] == ["fail", "pass"] and code == 1
 
 
+
+
+def test_snapshots_key_their_digests_and_redact_annotations_and_env_literals(tmp_path, monkeypatch):
+    from argodoctor import cluster
+    from argodoctor.cluster import SnapshotView, write_snapshot
+
+    s = raw_secret("argo", "minio", accesskey=b"admin", secretkey=b"password")
+    s["metadata"]["annotations"] = {"note": "password is hunter2", "kubernetes.io/service-account.name": "x"}
+    dep = controller()
+    dep["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "MINIO_ROOT_PASSWORD", "value": "hunter2"}, {"name": "ARGO_NAMESPACED", "value": "true"}]
+    write_snapshot(SnapshotView("x", [s, dep]), str(tmp_path / "a"))
+    text = (tmp_path / "a" / "Secret.json").read_text() + (tmp_path / "a" / "Deployment.json").read_text()
+    assert "hunter2" not in text and "password is" not in text
+    assert '"ARGO_NAMESPACED"' in text and '"true"' in text  # the controller's own settings stay readable
+    assert '"kubernetes.io/service-account.name":"x"' in text
+    assert "digest_key" in (tmp_path / "a" / cluster.SNAPSHOT_META).read_text()
+    first = json.loads((tmp_path / "a" / "Secret.json").read_text())["items"][0]["data"]["secretkey"]
+    monkeypatch.setattr(cluster, "_DIGEST_KEY", b"another run's key")
+    write_snapshot(SnapshotView("x", [raw_secret("argo", "minio", secretkey=b"password")]), str(tmp_path / "b"))
+    second = json.loads((tmp_path / "b" / "Secret.json").read_text())["items"][0]["data"]["secretkey"]
+    assert first.startswith("hmac:") and second.startswith("hmac:") and first != second
