@@ -14,6 +14,7 @@ import hmac
 import json
 import os
 import re
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -22,14 +23,12 @@ from typing import Any
 
 import yaml
 
-try:  # libyaml: an order of magnitude faster than PyYAML's pure-Python loader and dumper
+try:  # libyaml: an order of magnitude faster than PyYAML's pure-Python dumper (safe_yaml loads with it too)
     from yaml import CSafeDumper as YamlDumper
-    from yaml import CSafeLoader as YamlLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeDumper as YamlDumper  # type: ignore[assignment]
-    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
 
-from . import secret_facts, shapes
+from . import safe_yaml, secret_facts, shapes
 from .errors import KubeError, UserError
 from .kube import Kube
 
@@ -324,15 +323,34 @@ class SnapshotView(ClusterView):
         return self._objects[kind.name]
 
 
+MAX_SNAPSHOT_FILE = 512 << 20  # bytes per file; a 100,000-object snapshot is about 25 MiB
+MAX_SNAPSHOT_NODES = 20_000_000  # YAML nodes per document, aliases expanded
+
+
+def _regular(file: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(file).st_mode)
+    except OSError:
+        return False
+
+
 def _files(path: str) -> list[str]:
+    """The snapshot's files: regular files only (a FIFO or device named x.yaml would block or never end)."""
     if os.path.isdir(path):
         found = []
         for root, _dirs, names in os.walk(path):
-            found += [os.path.join(root, n) for n in names if n.endswith((".yaml", ".yml", ".json"))]
+            for n in names:
+                file = os.path.join(root, n)
+                if n.endswith((".yaml", ".yml", ".json")):
+                    if not _regular(file):
+                        raise UserError(f"snapshot file {file} is not a regular file (a FIFO or device?)")
+                    found.append(file)
         if not found:
             raise UserError(f"snapshot {path}: no .yaml, .yml or .json files in it")
         return sorted(found)
-    if os.path.isfile(path):
+    if os.path.exists(path):
+        if not _regular(path):
+            raise UserError(f"snapshot {path} is not a regular file or a directory")
         return [path]
     raise UserError(f"snapshot {path} does not exist")
 
@@ -341,6 +359,8 @@ def _parse(file: str) -> list[Any]:
     """The documents of one snapshot file: JSON by the json module (a .json file, or any file whose
     text is one JSON document), everything else by libyaml's safe loader."""
     try:
+        if os.path.getsize(file) > MAX_SNAPSHOT_FILE:
+            raise UserError(f"snapshot file {file} is larger than {MAX_SNAPSHOT_FILE >> 20} MiB; split it")
         with open(file, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
@@ -348,10 +368,14 @@ def _parse(file: str) -> list[Any]:
     if file.endswith(".json") or text.lstrip()[:1] in ("{", "["):
         try:
             return [json.loads(text)]
+        except RecursionError:
+            raise UserError(f"snapshot file {file} nests too deeply to be a Kubernetes object") from None
         except ValueError:
             pass  # JSON is YAML, not the other way round: YAML decides, and words the error
     try:
-        return list(yaml.load_all(text, Loader=YamlLoader))
+        return safe_yaml.load_all(text, MAX_SNAPSHOT_NODES, 500)
+    except safe_yaml.TooComplex as e:
+        raise UserError(f"snapshot file {file} is too large or too deep to read: {e}") from None
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

@@ -23,7 +23,7 @@ class TooComplex(ValueError):
     """The text is too large, too deep, or expands too far to be judged."""
 
 
-def _measure(root: yaml.Node) -> tuple[int, int]:
+def _measure(root: yaml.Node, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
     """(expanded node count, depth) of a composed graph; raises TooComplex on a cycle or past the limits."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
@@ -38,10 +38,10 @@ def _measure(root: yaml.Node) -> tuple[int, int]:
             kids = _children(node)
             size[key] = 1 + sum(size[id(k)] for k in kids)
             depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
-            if size[key] > MAX_NODES:
-                raise TooComplex(f"it expands to more than {MAX_NODES:,} nodes (aliases?)")
-            if depth[key] > MAX_DEPTH:
-                raise TooComplex(f"it nests deeper than {MAX_DEPTH} levels")
+            if size[key] > max_nodes:
+                raise TooComplex(f"it expands to more than {max_nodes:,} nodes (aliases?)")
+            if depth[key] > max_depth:
+                raise TooComplex(f"it nests deeper than {max_depth} levels")
             continue
         if key in size:
             continue
@@ -78,3 +78,19 @@ def load(text: str | None) -> Any:
         raise TooComplex(f"it nests deeper than {MAX_DEPTH} levels") from None
     finally:
         loader.dispose()
+
+
+def load_all(text: str, max_nodes: int, max_depth: int) -> list[Any]:
+    """Every document of a multi-document text (a snapshot file), each measured before it is built."""
+    loader = _Loader(text)
+    docs = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            _measure(node, max_nodes, max_depth)
+            docs.append(loader.construct_document(node))
+    except RecursionError:
+        raise TooComplex(f"it nests deeper than {max_depth} levels") from None
+    finally:
+        loader.dispose()
+    return docs

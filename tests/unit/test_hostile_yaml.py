@@ -65,3 +65,25 @@ def test_configmap_data_of_the_wrong_shape_is_a_problem_not_a_crash():
     assert any("expected YAML text, got a int" in p.message for p in config.problems)
     cm["data"] = ["not", "a", "mapping"]
     assert argo.parse_controller_config(cm).problems[0].key == "data"
+
+
+def _one_line_exit_2(cli, path) -> str:
+    code, out, err = cli("check", "--snapshot", str(path))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_snapshot_loader_refuses_fifos_devices_deep_json_and_bombs(cli, tmp_path):
+    import os
+    d = tmp_path / "snap"
+    d.mkdir()
+    (d / "ok.yaml").write_text("kind: Namespace\nmetadata: {name: a}\n")
+    os.mkfifo(d / "x.yaml")
+    assert "is not a regular file (a FIFO or device?)" in _one_line_exit_2(cli, d)
+    assert "is not a regular file or a directory" in _one_line_exit_2(cli, "/dev/null")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nests too deeply" in _one_line_exit_2(cli, deep)
+    bomb_file = tmp_path / "bomb.yaml"  # 9 levels of 9 aliases: 387 million nodes once expanded
+    bomb_file.write_text(bomb(9))
+    assert "too large or too deep to read" in _one_line_exit_2(cli, bomb_file)
