@@ -61,7 +61,7 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: 
         g.add_argument("--snapshot", metavar="PATH",
                        help="read objects from a file or directory of YAML/JSON instead of a cluster "
                             "(live-only checks report skip)")
-    g.add_argument("--request-timeout", type=float, default=30.0, metavar="SECONDS",
+    g.add_argument("--request-timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
                    help="read timeout of each API request (default 30; connecting times out after 5)")
     if not argo:
         return
@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("--push-gateway", default="", metavar="URL",
                        help="also push the metrics to this Prometheus Pushgateway (check --push-gateway)")
         x.add_argument("--push-job", default="argodoctor", metavar="NAME", help="their job label")
+        x.add_argument("--exemptions", metavar="FILE",
+                       help="an exemptions file (check --config): stored in a ConfigMap the job mounts")
         x.add_argument("check_args", nargs="*", metavar="-- CHECK-ARGS",
                        help="after --, flags passed to `argodoctor check` (e.g. -- -n team-a --checks 'AD2*')")
         if verb != "manifest":
@@ -298,6 +300,11 @@ def _check(args: argparse.Namespace) -> int:
     checks = registry.select_checks(patterns)
     config = exemptions.load_config(args.config)
     destinations = [sinks.parse_sink(u) for u in args.report_to]
+    for d in destinations:  # before the run: a long check must not end in a failed write
+        if d.scheme == "file":
+            sinks.writable(d.target, "--report-to file://")
+    if args.output_file:
+        sinks.writable(args.output_file, "--output-file")
     if (destinations and any(d.scheme != "file" for d in destinations) or args.events) and args.snapshot:
         raise UserError("--report-to configmap:// or s3:// and --events need a live cluster, not --snapshot")
     view: ClusterView = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
@@ -399,6 +406,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
                        report_to=tuple(args.report_to), events=not args.no_events,
                        push_gateway=args.push_gateway, push_job=args.push_job,
+                       exemptions=_read_exemptions(args.exemptions),
                        extra_args=tuple(args.check_args))
     objs = manifests(spec)
     if args.cronjob_command == "manifest":
@@ -419,6 +427,17 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     writer.run(plan, plan.remediation)
     writer.finish()
     return 1 if writer.failures else 0
+
+
+def _read_exemptions(path: str | None) -> str:
+    """The text of an exemptions file for the CronJob's ConfigMap, validated as `check --config` would."""
+    if not path:
+        return ""
+    from .exemptions import load_config
+
+    load_config(path)
+    with open(path, encoding="utf-8") as f:
+        return f.read()
 
 
 def _confirm(question: str) -> bool:
@@ -555,6 +574,17 @@ def cmd_role(args: argparse.Namespace) -> int:
 
 COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role,
             "report": cmd_report, "cronjob": cmd_cronjob}
+
+
+def _positive_seconds(text: str) -> float:
+    """A timeout in seconds: a number above 0 (argparse turns the ValueError into a usage error)."""
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError(text)
+    return value
+
+
+_positive_seconds.__name__ = "positive number of seconds"  # argparse names the type in its message
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ keeps reporting when Argo itself is broken) with the least privilege: read what 
 write nothing but its own report ConfigMap and Events."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
@@ -11,6 +12,8 @@ from .permissions import reader_cluster_role
 
 RBAC = "rbac.authorization.k8s.io"
 DEFAULT_IMAGE = f"ghcr.io/argodoctor/argodoctor:{__version__}"
+CONFIG_DIR = "/etc/argodoctor"  # where the exemptions ConfigMap is mounted
+DEFAULT_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
 LABELS = {"app.kubernetes.io/name": "argodoctor", "app.kubernetes.io/managed-by": "argodoctor"}
 
 
@@ -23,7 +26,15 @@ class CronJobSpec:
     report_configmap: str = "argodoctor-report"
     report_to: tuple[str, ...] = ()  # more sinks: s3://..., besides the report ConfigMap
     events: bool = True
+    push_gateway: str = ""  # a Prometheus Pushgateway to push the metrics to (check --push-gateway)
+    push_job: str = "argodoctor"
+    exemptions: str = ""  # an exemptions file's text (check --config): stored in a ConfigMap the pod mounts
+    resources: dict[str, Any] = dataclasses.field(default_factory=lambda: DEFAULT_RESOURCES)
     extra_args: tuple[str, ...] = ()  # passed through to `argodoctor check`
+
+    @property
+    def config_map(self) -> str:
+        return f"{self.name}-config"
 
     @property
     def report_url(self) -> str:
@@ -35,6 +46,12 @@ class CronJobSpec:
             cmd += ["--report-to", sink]
         if self.events:
             cmd.append("--events")
+        if self.push_gateway:
+            cmd += ["--push-gateway", self.push_gateway]
+            if self.push_job != "argodoctor":
+                cmd += ["--push-job", self.push_job]
+        if self.exemptions:
+            cmd += ["--config", f"{CONFIG_DIR}/argodoctor.yaml"]
         return cmd + list(self.extra_args)
 
 
@@ -64,6 +81,14 @@ def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
     security = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
                 "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                 "seccompProfile": {"type": "RuntimeDefault"}}
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    config: list[dict[str, Any]] = []
+    if spec.exemptions:
+        mounts.append({"name": "config", "mountPath": CONFIG_DIR, "readOnly": True})
+        volumes.append({"name": "config", "configMap": {"name": spec.config_map}})
+        config.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(spec.config_map),
+                       "data": {"argodoctor.yaml": spec.exemptions}})
     cronjob = {
         "apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta(name),
         "spec": {
@@ -78,11 +103,10 @@ def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
                                          "containers": [{
                                              "name": "argodoctor", "image": spec.image, "command": spec.command(),
                                              "env": [{"name": "HOME", "value": "/tmp"}],
-                                             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
-                                                           "limits": {"cpu": "500m", "memory": "512Mi"}},
+                                             "resources": copy.deepcopy(spec.resources),
                                              "securityContext": security,
-                                             "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]}],
-                                         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]}}}},
+                                             "volumeMounts": mounts}],
+                                         "volumes": volumes}}}},
         },
     }
     return [
@@ -93,5 +117,5 @@ def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
         # Created here so the job needs no `create` on ConfigMaps, only patch of this one.
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(spec.report_configmap), "data": {}},
         report_role, binding("RoleBinding", "Role", f"{name}-report", True),
-        cronjob,
+        *config, cronjob,
     ]

@@ -74,13 +74,15 @@ def load_config(path: str | None) -> list[Exemption]:
             doc = yaml.safe_load(f) or {}
     except OSError as e:
         raise UserError(f"cannot read config {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"config {path} is not text (a binary file?)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise UserError(f"config {path} is not valid YAML{at}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("exemptions", []), list):
         raise UserError(f"config {path}: expected a mapping with a list `exemptions:`")
-    unknown = set(doc) - {"exemptions"}
+    unknown = {str(k) for k in doc} - {"exemptions"}
     if unknown:
         raise UserError(f"config {path}: unknown key(s) {', '.join(sorted(unknown))} (known: exemptions)")
     out = []
@@ -88,7 +90,7 @@ def load_config(path: str | None) -> list[Exemption]:
         where = f"config {path}, exemption {i}"
         if not isinstance(item, dict):
             raise UserError(f"{where}: not a mapping")
-        extra = set(item) - {"check", "namespace", "object", "reason", "expires"}
+        extra = {str(k) for k in item} - {"check", "namespace", "object", "reason", "expires"}
         if extra:
             raise UserError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
         if not item.get("check") or not item.get("reason"):

@@ -153,11 +153,15 @@ def read_report(src: str, kube_factory: Any = None, s3_factory: Any = None) -> t
     if sink.scheme == "file":
         try:
             with open(os.path.expanduser(sink.target), encoding="utf-8") as f:
-                return json.load(f), None
+                doc = json.load(f)
         except OSError as e:
             raise UserError(f"cannot read report {sink.target}: {e.strerror or e}") from None
-        except ValueError:
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise UserError(f"report {sink.target} is not JSON (write it with `check -o json`)") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+            raise UserError(f"{sink.target} is JSON but not an argodoctor report (no `results` list; write one "
+                            "with `check -o json`)")
+        return doc, None
     if sink.scheme == "configmap":
         stored = ConfigMapStore(kube_factory(), sink).read()
         if not stored["latest"]:
@@ -181,6 +185,7 @@ def store(ctx: Any, destinations: list[Sink], doc: dict[str, Any], *, events: bo
     baseline = None
     for d in destinations:
         if d.scheme == "file":
+            writable(d.target, "--report-to file://")
             with open(d.target, "w", encoding="utf-8") as f:
                 f.write(to_json(from_dict(doc)))
         elif d.scheme == "configmap":
@@ -199,3 +204,16 @@ def store(ctx: Any, destinations: list[Sink], doc: dict[str, Any], *, events: bo
         n = k8s_events.emit(ctx.view.kube, changed, ctx.controller.namespace)
         print(f"emitted {n} Event(s) for changed results", file=sys.stderr)
     return history
+
+
+def writable(path: str, what: str) -> None:
+    """Raises UserError, in one line, when path cannot be written as a file (its directory missing, or
+    it is a directory): checked before a run, so a long check never ends in a failed write."""
+    path = os.path.expanduser(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UserError(f"{what} {path} is a directory; give a file name")
+    if not os.path.isdir(parent):
+        raise UserError(f"{what} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"{what} {path}: directory {parent} is not writable")

@@ -1,0 +1,39 @@
+"""Bad command-line input is one line on stderr and exit 2, before any work is done; never a traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SEED = str(Path(__file__).resolve().parents[2] / "examples" / "seed-broken")
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["--output-file", "/nonexistent/dir/r.json"], "directory /nonexistent/dir does not exist"),
+    (["--output-file", "/tmp"], "is a directory; give a file name"),
+    (["--report-to", "file:///nonexistent/x/r.json"], "directory /nonexistent/x does not exist"),
+    (["--config", "/bin/ls"], "is not text (a binary file?)"),
+])
+def test_one_line_exit_2(argv, says, cli):
+    code, out, err = cli("check", "--snapshot", SEED, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and says in err, err
+
+
+def test_non_string_config_keys(cli, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("exemptions:\n- {1: a, check: AD3*, reason: r}\n")
+    code, _, err = cli("check", "--snapshot", SEED, "--config", str(cfg))
+    assert code == 2 and "unknown field(s) 1" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_zero_timeout_is_a_usage_error(cli):
+    with pytest.raises(SystemExit) as e:
+        cli("check", "--snapshot", SEED, "--request-timeout", "0")
+    assert e.value.code == 2
+
+
+def test_report_show_of_something_that_is_not_a_report(cli, tmp_path):
+    f = tmp_path / "list.json"
+    f.write_text("[1, 2]")
+    code, _, err = cli("report", "show", str(f))
+    assert code == 2 and "is JSON but not an argodoctor report" in err
