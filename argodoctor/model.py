@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +22,20 @@ class Status(str, Enum):
 STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.ERROR]
 
 
+# Text shaped like a credential, scrubbed from every result message whatever put it there (a value pasted
+# into a field the message quotes): cloud access key IDs, private keys, JSON Web Tokens (service-account
+# tokens), GitHub and Slack tokens. Messages name fields and problems; this is the net under them.
+CREDENTIAL_PATTERNS = re.compile(
+    r"\b(?:AKIA|ASIA|AIDA|AROA|ANPA|AGPA)[0-9A-Z]{16}\b"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bxox[abprs]-[A-Za-z0-9-]{10,}")
+
+
+def scrub(text: str) -> str:
+    return CREDENTIAL_PATTERNS.sub("<redacted: looks like a credential>", text)
+
+
 @dataclasses.dataclass
 class Result:
     id: str
@@ -32,6 +47,11 @@ class Result:
     object: str | None = None
     remediation: str | None = None
     group: str = ""
+
+    def __post_init__(self) -> None:
+        self.message = scrub(self.message)
+        if self.object:
+            self.object = scrub(self.object)
 
     @property
     def docs(self) -> str:

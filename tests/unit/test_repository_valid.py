@@ -473,3 +473,9 @@ def test_ref_without_key_uses_the_annotation():
                                 workflow("team-a", artifactRepositoryRef={"configMap": "artifact-repositories"}))
              if r.namespace == "team-a" and "artifactRepositoryRef" in r.message)
     assert r.status == "pass" and "from ConfigMap team-a/artifact-repositories key mine" in r.message
+
+
+def test_text_shaped_like_a_credential_never_reaches_a_message():
+    # a key pasted into the endpoint: the message quotes the endpoint, the credential is scrubbed
+    r = failing(s3(endpoint="https://AKIAIOSFODNN7EXAMPLE:9000"), "has a scheme")
+    assert "AKIAIOSFODNN7EXAMPLE" not in r.message and "<redacted: looks like a credential>" in r.message
