@@ -42,7 +42,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MANIFESTS = Path(os.environ.get("ARGODOCTOR_MANIFESTS", ROOT.parent / "shared" / "argo-manifests"))
+# As the tests find them: ARGODOCTOR_MANIFESTS, else ../shared beside the checkout, else the workplace's copy.
+MANIFESTS = Path(os.environ.get("ARGODOCTOR_MANIFESTS") or next(
+    (c for c in (ROOT.parent / "shared" / "argo-manifests", Path("/work/shared/argo-manifests")) if c.is_dir()),
+    ROOT.parent / "shared" / "argo-manifests"))
 ARGO_VERSION = "v3.7.18"
 RBAC = "rbac.authorization.k8s.io"
 PER_NAMESPACE = 11  # Namespace, 2 ServiceAccounts, 1 Secret, 2 RoleBindings, 5 Workflows
