@@ -706,3 +706,30 @@ def make_workdir() -> Path:
 
 def remove_workdir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+class PushGateway:
+    """The Prometheus Pushgateway (built by build.sh) on loopback, state in memory only."""
+
+    def __init__(self, bin_dir: Path, workdir: Path):
+        self.bin = bin_dir
+        self.dir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: Process | None = None
+
+    def start(self) -> None:
+        self.proc = Process("pushgateway", [str(self.bin / "pushgateway"),
+                                            f"--web.listen-address=127.0.0.1:{self.port}"], self.dir)
+        self.proc.start()
+        wait_for(lambda: urllib.request.urlopen(f"{self.url}/-/ready", timeout=2).status == 200,
+                 "pushgateway", procs=[self.proc])
+
+    def metrics(self) -> str:
+        """What Prometheus would scrape: /metrics, as text."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need (Python packages into .venv, the
-# Go-built etcd, kube-apiserver and S3 server into ~/.cache/argodoctor, Debian's chromium for
-# tests/browser, Microsoft's SARIF validator from npm into ~/.cache/argodoctor) and runs the
-# whole suite. Each install step is skipped when its result is already there. Extra arguments
-# go to pytest.
+# Go-built etcd, kube-apiserver, S3 server and Pushgateway into ~/.cache/argodoctor, Debian's
+# chromium for tests/browser, buildah and mmdebstrap for the image test, Microsoft's SARIF
+# validator from npm into ~/.cache/argodoctor) and runs the whole suite. Each install step is
+# skipped when its result is already there. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -22,6 +22,20 @@ if ! command -v chromium >/dev/null; then
   else
     echo "chromium is not installed and this is not root: run 'sudo apt-get install chromium'," \
          "else tests/browser skip (a failure under CI=true)" >&2
+  fi
+fi
+
+# tests/integration/test_image.py: buildah (builds and runs the image without a Docker engine) and
+# mmdebstrap (a Debian base with python3 when the default base image cannot be pulled), from Debian.
+if ! command -v buildah >/dev/null || ! command -v mmdebstrap >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing buildah and mmdebstrap (apt-get) ..." >&2
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; }; then
+      echo "apt-get install buildah mmdebstrap failed: the image test will skip (a failure under CI=true)" >&2
+    fi
+  else
+    echo "buildah or mmdebstrap is not installed and this is not root: run 'sudo apt-get install buildah" \
+         "mmdebstrap', else the image test skips (a failure under CI=true)" >&2
   fi
 fi
 

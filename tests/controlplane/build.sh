@@ -5,7 +5,8 @@
 # with lease, pod ready/complete/delete), taken from the pinned kwok module, are
 # written beside the binaries as kwok-stages.yaml. Argo's workflow-controller is built from
 # the module in argo/ (Argo pins k8s.io/* v0.33, this module v0.35) and helm v3 by
-# `go install`; both carry their release's version ldflags.
+# `go install`; both carry their release's version ldflags. The Prometheus Pushgateway
+# (for `check --push-gateway`) is built the same way, with its version ldflags.
 # Binaries are cached outside the repo, keyed by the pinned versions:
 #   ${ARGODOCTOR_CACHE:-~/.cache/argodoctor}/controlplane/<key>/
 # Prints that directory on stdout; progress goes to stderr.
@@ -17,13 +18,14 @@ VERSITYGW_VERSION=v1.8.0
 KWOK_VERSION=v0.8.0  # no replace directives in its go.mod: `go install pkg@version` works
 ARGO_VERSION=v3.7.18  # must match the require in argo/go.mod
 HELM_VERSION=v3.22.0  # no replace directives in its go.mod: `go install pkg@version` works
+PUSHGATEWAY_VERSION=v1.11.3  # newest the module proxy serves; no replace directives either
 if ! grep -q "^require github.com/argoproj/argo-workflows/v3 $ARGO_VERSION\$" "$here/argo/go.mod"; then
   echo "ARGO_VERSION=$ARGO_VERSION but argo/go.mod requires another version" >&2; exit 1
 fi
 sums=$(cat "$here/go.sum" "$here/argo/go.sum" | sha256sum | cut -c1-12)
-key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_$sums"
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_pushgateway-${PUSHGATEWAY_VERSION}_$sums"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller helm"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller helm pushgateway"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
@@ -67,6 +69,17 @@ for b in $missing; do
       GOFLAGS= GOBIN="$out.tmp" go install -trimpath -ldflags \
         "-s -w -X $hv/internal/version.version=$HELM_VERSION -X $hv/internal/version.gitTreeState=clean -X $hv/pkg/lint/rules.k8sVersionMajor=1 -X $hv/pkg/lint/rules.k8sVersionMinor=$kminor -X $hv/pkg/chartutil.k8sVersionMajor=1 -X $hv/pkg/chartutil.k8sVersionMinor=$kminor" \
         "$hv/cmd/helm@$HELM_VERSION" ;;
+    pushgateway)
+      # its .promu.yml: the version and revision into prometheus/common/version
+      # Built inside its downloaded module (with its go.sum): `go install pkg@version` would also
+      # read the module's version list for deprecations, which the proxy does not serve for it.
+      info=$(cd / && GOFLAGS= go mod download -json "github.com/prometheus/pushgateway@$PUSHGATEWAY_VERSION")
+      commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",*$/\1/p' <<<"$info")
+      dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
+      pv=github.com/prometheus/common/version
+      (cd "$dir" && GOFLAGS=-mod=readonly go build -trimpath -o "$out.tmp/pushgateway" -ldflags \
+        "-s -w -X $pv.Version=${PUSHGATEWAY_VERSION#v} -X $pv.Revision=$commit -X $pv.Branch=HEAD -X $pv.BuildUser=argodoctor -X $pv.BuildDate=19700101-00:00:00" \
+        .) ;;
     *) go build -trimpath -ldflags "$kflags" -o "$out.tmp/$b" "k8s.io/kubernetes/cmd/$b" ;;
   esac
 done
