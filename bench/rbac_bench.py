@@ -33,7 +33,9 @@ from argodoctor.runner import run_checks  # noqa: E402
 from tests import harness  # noqa: E402
 
 RBAC = "rbac.authorization.k8s.io"
-MANIFESTS = Path(os.environ.get("ARGODOCTOR_MANIFESTS", ROOT.parent / "shared" / "argo-manifests"))
+MANIFESTS = Path(os.environ.get("ARGODOCTOR_MANIFESTS") or next(
+    (c for c in (ROOT.parent / "shared" / "argo-manifests", Path("/work/shared/argo-manifests")) if c.is_dir()),
+    ROOT.parent / "shared" / "argo-manifests"))
 
 
 def namespace_objects(i: int) -> list[dict]:
