@@ -7,6 +7,7 @@ import datetime as dt
 import gc
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                "mean: `argodoctor list` and docs/checks.md.")
     p.add_argument("--version", action="version", version=f"argodoctor {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log API requests and internals to stderr")
+    p.add_argument("--no-color", action="store_true", help="no colours, even on a terminal (as NO_COLOR=1)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("check", help="run the checks and report", description="Run the checks against "
@@ -159,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="list every check and remediation",
                    description="Every check and remediation with id, slug, group and description.")
+    e = sub.add_parser("explain", help="print a check's documentation (what, why, what you see, the fix)",
+                       description="Print the section of docs/checks.md for a check id or slug, as shipped "
+                                   "with argodoctor: e.g. `argodoctor explain AD203`.")
+    e.add_argument("check", metavar="ID", help="a check id (AD203) or slug (artifact-secret-resolves)")
 
     s = sub.add_parser("snapshot", help="save a cluster's relevant objects to files",
                        description="Write the objects the checks read to DIR/<Kind>.json (one List per "
@@ -572,8 +578,15 @@ def cmd_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .docs_text import section
+
+    print(section(args.check))
+    return 0
+
+
 COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role,
-            "report": cmd_report, "cronjob": cmd_cronjob}
+            "report": cmd_report, "cronjob": cmd_cronjob, "explain": cmd_explain}
 
 
 def _positive_seconds(text: str) -> float:
@@ -593,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
+    if args.no_color:
+        os.environ["NO_COLOR"] = "1"  # rich honours it for every console
     # argodoctor's own loggers only: the kubernetes client logs response bodies (secret values).
     logger = logging.getLogger("argodoctor")
     handler = logging.StreamHandler(sys.stderr)

@@ -37,3 +37,12 @@ def test_report_show_of_something_that_is_not_a_report(cli, tmp_path):
     f.write_text("[1, 2]")
     code, _, err = cli("report", "show", str(f))
     assert code == 2 and "is JSON but not an argodoctor report" in err
+
+
+def test_explain_prints_the_docs_section_and_suggests_on_a_typo(cli):
+    code, out, _ = cli("explain", "AD203")
+    assert code == 0 and out.startswith("AD203\n") and "What you see" in out and "## AD204" not in out
+    code, out, _ = cli("explain", "workflow-sa-rbac")
+    assert code == 0 and out.startswith("AD302\n")
+    code, _, err = cli("explain", "AD2033")
+    assert code == 2 and "did you mean AD203?" in err

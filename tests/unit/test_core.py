@@ -224,6 +224,10 @@ def test_wheel_keeps_plugins_under_argodoctor(tmp_path):
     tops = {n.split("/")[0] for n in names}
     assert tops == {"argodoctor", next(t for t in tops if t.endswith(".dist-info"))}
     assert "argodoctor/checks/artifacts.py" in names and "argodoctor/remediations/copy_artifact_secret.py" in names
+    assert "argodoctor/argo/identities.py" in names  # the argo package, not only its parent
+    assert "argodoctor/docs/checks.md" in names  # for `argodoctor explain`
+    assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
     eps = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(eps).decode()
     assert "[argodoctor.checks]" in text and "AD203 = argodoctor.checks.artifacts:SecretResolves" in text
+    assert "kubectl-argodoctor = argodoctor.cli:main" in text
