@@ -1,6 +1,7 @@
 """Finds check and remediation plugins through their entry-point groups."""
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from importlib.metadata import entry_points
 
@@ -48,7 +49,10 @@ def select_checks(patterns: list[str] | None) -> list[type[Check]]:
         hits = [c for c in checks if fnmatch.fnmatchcase(c.id, pattern.upper())
                 or fnmatch.fnmatchcase(c.slug, pattern)]
         if not hits:
-            raise UserError(f"no check matches {pattern!r} (see `argodoctor list`)")
+            close = difflib.get_close_matches(pattern.upper(), [c.id for c in checks], n=1) or \
+                difflib.get_close_matches(pattern, [c.slug for c in checks], n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (see `argodoctor list`)"
+            raise UserError(f"no check matches {pattern!r}{hint}")
         chosen += [c for c in hits if c not in chosen]
     return sorted(chosen, key=lambda c: c.id)
 
@@ -64,5 +68,7 @@ def select_remediations(ids: list[str]) -> list[type[Remediation]]:
     by_id = {r.id: r for r in rems}
     unknown = [i for i in ids if i not in by_id]
     if unknown:
-        raise UserError(f"unknown remediation {', '.join(unknown)} (known: {', '.join(by_id)})")
+        close = difflib.get_close_matches(unknown[0], list(by_id), n=1)
+        hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(by_id)})"
+        raise UserError(f"unknown remediation {', '.join(unknown)}{hint}")
     return [r for r in rems if r.id in ids]  # catalog order, whatever order they were given in

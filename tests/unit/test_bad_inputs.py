@@ -46,3 +46,12 @@ def test_explain_prints_the_docs_section_and_suggests_on_a_typo(cli):
     assert code == 0 and out.startswith("AD302\n")
     code, _, err = cli("explain", "AD2033")
     assert code == 2 and "did you mean AD203?" in err
+
+
+def test_did_you_mean_for_check_ids_slugs_and_remediations(cli):
+    code, _, err = cli("check", "--snapshot", SEED, "--checks", "AD2033")
+    assert code == 2 and "did you mean AD203?" in err
+    code, _, err = cli("check", "--snapshot", SEED, "--checks", "artifact-secret-resolve")
+    assert code == 2 and "did you mean artifact-secret-resolves?" in err
+    code, _, err = cli("fix", "copy-artifact-secrets", "--dry-run", "--kubeconfig", "/nonexistent")
+    assert code == 2 and "did you mean copy-artifact-secret?" in err
