@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -101,9 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_cluster_flags(c)
     c.add_argument("--checks", metavar="IDS", help="comma-separated check ids, slugs or globs (e.g. AD203,'AD1*')")
-    c.add_argument("-o", "--output", choices=FORMATS, default="table", metavar="FORMAT",
-                   help="table (default, for people), json (the catalog's schema, nothing else on stdout), "
+    c.add_argument("-o", "--output", choices=(*FORMATS, "wide"), default="table", metavar="FORMAT",
+                   help="table (default, for people: failures first, passes rolled up per check), wide (the "
+                        "table with every result), json (the catalog's schema, nothing else on stdout), "
                         "yaml, junit, sarif, markdown, html (one self-contained page) or prometheus")
+    c.add_argument("--show", choices=["passed"], metavar="passed",
+                   help="`--show passed`: list every passing result in the table instead of one line per check")
+    c.add_argument("--only", metavar="STATUSES", type=_statuses,
+                   help="report only results of these statuses, for every format: e.g. failed,warn "
+                        "(pass, warn, fail, skip, error; the exit code still counts every result)")
     c.add_argument("--output-file", metavar="PATH", help="write the output to PATH instead of stdout")
     c.add_argument("--fail-on", choices=["fail", "warn", "none"], default="fail",
                    help="exit 1 on failures only (default), on warnings too, or never (scheduled runs)")
@@ -322,12 +329,17 @@ def _check(args: argparse.Namespace) -> int:
     history = None
     if doc is not None and (destinations or args.events):
         history = sinks.store(ctx, destinations, doc, events=args.events, s3_secret=args.report_s3_secret)
+    shown, shown_doc = report, doc
+    if args.only:  # what is printed; stored reports, metrics and the exit code keep every result
+        shown = dataclasses.replace(report, results=[r for r in report.results if r.status.value in args.only])
+        shown_doc = None
+    show_passed = args.show == "passed"
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as f:
-            _emit(report, args.output, f, history, doc)
+            _emit(shown, args.output, f, history, shown_doc, show_passed)
         print(f"wrote {args.output} report to {args.output_file}", file=sys.stderr)
     else:
-        _emit(report, args.output, sys.stdout, history, doc)
+        _emit(shown, args.output, sys.stdout, history, shown_doc, show_passed)
     code = report.exit_code(args.fail_on)
     if args.push_gateway:
         try:
@@ -358,10 +370,11 @@ def _push_metrics(report: Report, gateway: str, job: str, timeout: float) -> Non
     push_to_gateway(gateway, job=job, registry=registry, grouping_key={"cluster": report.cluster}, timeout=timeout)
 
 
-def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: dict | None = None) -> None:
+def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: dict | None = None,
+          show_passed: bool = True) -> None:
     """Writes the report as fmt; doc: report.to_dict(), when the caller has it already."""
-    if fmt == "table":
-        print_table(report, Console(file=stream, highlight=False))
+    if fmt in ("table", "wide"):
+        print_table(report, Console(file=stream, highlight=False), compact=fmt == "table" and not show_passed)
     elif fmt == "json":  # streamed, result by result
         write_json(doc if doc is not None else report.to_dict(), stream)
     else:
@@ -587,6 +600,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role,
             "report": cmd_report, "cronjob": cmd_cronjob, "explain": cmd_explain}
+
+
+_STATUS_WORDS = {"pass": "pass", "passed": "pass", "warn": "warn", "warning": "warn", "warnings": "warn",
+                 "fail": "fail", "failed": "fail", "skip": "skip", "skipped": "skip", "error": "error",
+                 "errors": "error"}
+
+
+def _statuses(text: str) -> frozenset[str]:
+    """--only failed,warn -> {"fail", "warn"} (argparse turns the ValueError into a usage error)."""
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if not words or any(w not in _STATUS_WORDS for w in words):
+        raise ValueError(text)
+    return frozenset(_STATUS_WORDS[w] for w in words)
+
+
+_statuses.__name__ = "list of statuses (pass, warn, fail, skip, error)"
 
 
 def _positive_seconds(text: str) -> float:

@@ -55,3 +55,23 @@ def test_did_you_mean_for_check_ids_slugs_and_remediations(cli):
     assert code == 2 and "did you mean artifact-secret-resolves?" in err
     code, _, err = cli("fix", "copy-artifact-secrets", "--dry-run", "--kubeconfig", "/nonexistent")
     assert code == 2 and "did you mean copy-artifact-secret?" in err
+
+
+def test_the_default_table_puts_failures_first_and_rolls_passes_up(cli):
+    code, out, _ = cli("check", "--snapshot", SEED)
+    artifacts = out.split("\nartifacts\n")[1].split("\n\n")[0].splitlines()
+    assert artifacts[0].lstrip().startswith("✖ AD203")  # the failure before the passes of its group
+    assert any("AD201 artifact-repository-configured: pass in 2 namespaces" in line for line in artifacts)
+    code, wide, _ = cli("check", "--snapshot", SEED, "-o", "wide")
+    assert wide.count("AD201 artifact-repository-configured") == 2  # one line per namespace
+    code, shown, _ = cli("check", "--snapshot", SEED, "--show", "passed")
+    assert shown.count("AD201 artifact-repository-configured") == 2
+
+
+def test_only_filters_every_format_but_not_the_exit_code(cli):
+    import json
+    code, out, _ = cli("check", "--snapshot", SEED, "--only", "failed,warn", "-o", "json")
+    statuses = {r["status"] for r in json.loads(out)["results"]}
+    assert code == 1 and statuses == {"fail", "warn"}
+    code, out, _ = cli("check", "--snapshot", SEED, "--only", "pass", "-o", "json")
+    assert code == 1 and {r["status"] for r in json.loads(out)["results"]} == {"pass"}
