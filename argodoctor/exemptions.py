@@ -1,4 +1,5 @@
-"""Exemptions: accepted findings shown as `skip` with their reason, until they expire.
+"""Exemptions: accepted findings shown with status `exempt` (the finding stands; the exemption's reason,
+expiry and source ride along), until they expire.
 
 Two sources:
 - a config file (`--config FILE`, else `.argodoctor.yaml` in the working directory when present):
@@ -138,7 +139,7 @@ def _annotated(view: ClusterView, r: Result, problems: dict[str, Result]) -> lis
 
 def apply(results: list[Result], config: list[Exemption], view: ClusterView,
           today: dt.date | None = None) -> list[Result]:
-    """Results with exempted ones turned into `skip`; expired exemptions say so and change nothing."""
+    """Results with exempted ones turned into `exempt`; expired exemptions say so and change nothing."""
     today = today or dt.date.today()
     out = []
     problems: dict[str, Result] = {}
@@ -152,10 +153,9 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
             candidates = [e for e in config if e.matches(r)]
         active = next((e for e in candidates if e.expires is None or e.expires >= today), None)
         if active:
-            until = f" until {active.expires}" if active.expires else ""
-            out.append(dataclasses.replace(r, status=Status.SKIP, remediation=None,
-                                           message=f"exempted ({active.source}{until}): {active.reason}; "
-                                                   f"finding: {r.status.value}: {r.message}"))
+            out.append(dataclasses.replace(r, status=Status.EXEMPT, remediation=None, exemption={
+                "reason": active.reason, "expires": active.expires.isoformat() if active.expires else None,
+                "source": active.source, "status": r.status.value}))
         elif candidates:
             expired = max(e.expires for e in candidates if e.expires)
             out.append(dataclasses.replace(r, message=f"{r.message} (exemption expired {expired})"))

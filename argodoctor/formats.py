@@ -19,20 +19,19 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .model import STATUS_ORDER, Result, Status
+from .model import DOCS_URL, PROJECT_URL, STATUS_ORDER, Result, Status  # the docs' home: model.py
 from .report import GROUP_ORDER, Report, fix_command, to_json
 
 FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
 
-# The one place that says where the project and its check docs live (SARIF helpUri, HTML and Markdown links).
-PROJECT_URL = "https://github.com/argodoctor/argodoctor"
-DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
-
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # SARIF level of the results that are reported; pass and skip results are not findings and are left out.
 SARIF_LEVELS = {Status.FAIL: "error", Status.WARN: "warning", Status.ERROR: "note"}
+# An exempted finding is reported at the level it had, with a SARIF suppression (kind external) carrying the
+# exemption's reason: code scanning shows it as dismissed, not as gone.
 
-EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.ERROR: "❗"}
+EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.SKIP: "⏭️", Status.EXEMPT: "🔕",
+         Status.ERROR: "❗"}
 
 # XML 1.0 cannot carry these at all, not even as character references.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -126,13 +125,13 @@ def render_junit(report: Report) -> str:
     summary = report.summary()
     root = ET.Element("testsuites", {
         "name": "argodoctor", "tests": str(len(report.results)), "failures": str(summary["fail"]),
-        "errors": str(summary["error"]), "skipped": str(summary["skip"]),
+        "errors": str(summary["error"]), "skipped": str(summary["skip"] + summary["exempt"]),
         "time": f"{report.duration_s:.3f}", "timestamp": _xml_text(report.started)})
     for group, results in _groups(report):
         counts = {s: sum(1 for r in results if r.status == s) for s in Status}
         suite = ET.SubElement(root, "testsuite", {
             "name": _xml_text(group), "tests": str(len(results)), "failures": str(counts[Status.FAIL]),
-            "errors": str(counts[Status.ERROR]), "skipped": str(counts[Status.SKIP]),
+            "errors": str(counts[Status.ERROR]), "skipped": str(counts[Status.SKIP] + counts[Status.EXEMPT]),
             "timestamp": _xml_text(report.started)})
         props = ET.SubElement(suite, "properties")
         for name, value in (("argodoctor", __version__), ("cluster", report.cluster),
@@ -152,6 +151,9 @@ def render_junit(report: Report) -> str:
                 ET.SubElement(case, "error", {"message": message, "type": "error"}).text = _xml_text(details)
             elif r.status == Status.SKIP:
                 ET.SubElement(case, "skipped", {"message": message})
+            elif r.status == Status.EXEMPT:  # skipped, with the exemption as the message
+                reason = (r.exemption or {}).get("reason", "")
+                ET.SubElement(case, "skipped", {"message": _xml_text(f"exempted: {reason}; finding: {r.message}")})
             elif r.status == Status.WARN:
                 ET.SubElement(case, "system-out").text = _xml_text(f"WARNING: {details}")
             else:
@@ -192,13 +194,15 @@ def render_sarif(report: Report) -> str:
         })
     results = []
     for r in report.results:
-        if r.status not in SARIF_LEVELS:
+        exempted = r.status == Status.EXEMPT
+        finding = Status((r.exemption or {}).get("status", "fail")) if exempted else r.status
+        if finding not in SARIF_LEVELS:
             continue
-        text = r.message if r.status != Status.ERROR else f"The check could not run: {r.message}"
+        text = r.message if finding != Status.ERROR else f"The check could not run: {r.message}"
         if r.remediation:
             text = f"{_sentence(text)} Fix: {fix_command(r.remediation)}"
         result: dict[str, Any] = {
-            "ruleId": r.id, "ruleIndex": index[r.id], "level": SARIF_LEVELS[r.status],
+            "ruleId": r.id, "ruleIndex": index[r.id], "level": SARIF_LEVELS[finding],
             "message": {"text": _sentence(text)},
             "properties": {"status": r.status.value, "severity": r.severity,
                            **({"remediation": r.remediation} if r.remediation else {})},
@@ -210,6 +214,9 @@ def render_sarif(report: Report) -> str:
             logical["properties"] = {k: v for k, v in (("namespace", r.namespace), ("kind", kind if name else None),
                                                        ("name", name or None)) if v}
             result["locations"] = [{"logicalLocations": [logical]}]
+        if exempted:
+            result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                       "justification": str((r.exemption or {}).get("reason", ""))}]
         results.append(result)
     invocation: dict[str, Any] = {"executionSuccessful": True}
     start = _started_epoch(report.started)
@@ -338,7 +345,7 @@ def render_prometheus(report: Report) -> str:
 # ---------------------------------------------------------------------------------------------- html
 
 _COLORS = {Status.PASS: "#1a7f37", Status.WARN: "#bf8700", Status.FAIL: "#cf222e", Status.SKIP: "#8c959f",
-           Status.ERROR: "#8250df"}
+           Status.EXEMPT: "#0969da", Status.ERROR: "#8250df"}
 
 _CSS = """
 :root{color-scheme:light;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--soft:#f6f8fa}
@@ -352,6 +359,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:110px;background:var(--soft)}
 .card b{display:block;font-size:26px;line-height:1.1}
 .card.pass b{color:#1a7f37}.card.warn b{color:#9a6700}.card.fail b{color:#cf222e}.card.skip b{color:#59636e}
+.card.exempt b{color:#0969da}
 .card.error b{color:#8250df}
 .history{border:1px solid var(--line);border-radius:8px;padding:12px;margin:16px 0}
 .history h2{margin:0 0 8px}.history svg{display:block;width:100%;max-width:900px;height:auto}
@@ -359,7 +367,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 svg .axis{stroke:#d1d9e0;stroke-width:1}svg text{font-size:11px;fill:#59636e}
 .s-pass{fill:#1a7f37;background:#1a7f37}.s-warn{fill:#d4a72c;background:#d4a72c}
-.s-fail{fill:#cf222e;background:#cf222e}.s-skip{fill:#afb8c1;background:#afb8c1}
+.s-fail{fill:#cf222e;background:#cf222e}.s-skip{fill:#afb8c1;background:#afb8c1}.s-exempt{fill:#0969da;background:#0969da}
 .s-error{fill:#8250df;background:#8250df}
 .filters{position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);
 display:flex;gap:16px;flex-wrap:wrap;align-items:center;z-index:1}
@@ -373,7 +381,7 @@ th{font-size:12px;color:var(--muted);font-weight:600;background:var(--soft)}
 td.msg{white-space:pre-wrap;overflow-wrap:anywhere}td.where{overflow-wrap:anywhere}code.fix span{white-space:nowrap}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff}
 .badge.pass{background:#1a7f37}.badge.warn{background:#9a6700}.badge.fail{background:#cf222e}
-.badge.skip{background:#6e7781}.badge.error{background:#8250df}
+.badge.skip{background:#6e7781}.badge.exempt{background:#0969da}.badge.error{background:#8250df}
 code.fix{background:var(--soft);border:1px solid var(--line);border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
 a{color:#0969da}.empty{color:var(--muted)}
 [hidden]{display:none!important}
@@ -448,7 +456,7 @@ def _history_svg(points: list[tuple[str, dict[str, int]]]) -> str:
     slot = plot_w / len(points)
     bar = min(48.0, slot * 0.7)
     label_every = max(1, math.ceil(len(points) / 8))
-    stack = [Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS]
+    stack = [Status.FAIL, Status.ERROR, Status.WARN, Status.EXEMPT, Status.SKIP, Status.PASS]
     parts = [f'<svg viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="Check results of the last {len(points)} runs">']
     for i in range(5):

@@ -16,10 +16,15 @@ class Status(str, Enum):
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"
+    EXEMPT = "exempt"  # the finding stands, an exemption with a reason covers it
     ERROR = "error"
 
 
-STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.ERROR]
+STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.EXEMPT, Status.ERROR]
+# The one place that says where the project and its check docs live (every format links a result there).
+PROJECT_URL = "https://github.com/argodoctor/argodoctor"
+DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
+REPORT_SCHEMA = 2
 
 
 # Text shaped like a credential, scrubbed from every result message whatever put it there (a value pasted
@@ -47,6 +52,8 @@ class Result:
     object: str | None = None
     remediation: str | None = None
     group: str = ""
+    exemption: dict[str, Any] | None = None  # {reason, expires, source, status (the finding's)} when exempt
+    location: dict[str, Any] | None = None  # {file, line} for objects read from files; None from a cluster
 
     def __post_init__(self) -> None:
         self.message = scrub(self.message)
@@ -55,7 +62,7 @@ class Result:
 
     @property
     def docs(self) -> str:
-        return f"docs/checks.md#{self.id.lower()}"
+        return f"{DOCS_URL}#{self.id.lower()}"
 
     def to_dict(self) -> dict[str, Any]:
         """The catalog's JSON form of one result."""
@@ -69,6 +76,8 @@ class Result:
             "message": self.message,
             "remediation": self.remediation,
             "docs": self.docs,
+            "location": self.location,
+            "exemption": self.exemption,
         }
 
 

@@ -16,11 +16,11 @@ from rich.style import Style
 from rich.text import Text
 
 from . import __version__
-from .model import STATUS_ORDER, Result, Status
+from .model import REPORT_SCHEMA, STATUS_ORDER, Result, Status
 
 GROUP_ORDER = ["doctor", "install", "artifacts", "rbac", "executor", "object-store"]
 SYMBOLS = {Status.PASS: ("✔", "green"), Status.WARN: ("!", "yellow"), Status.FAIL: ("✖", "red"),
-           Status.SKIP: ("-", "dim"), Status.ERROR: ("?", "magenta")}
+           Status.SKIP: ("-", "dim"), Status.EXEMPT: ("~", "cyan"), Status.ERROR: ("?", "magenta")}
 
 
 @dataclasses.dataclass
@@ -36,7 +36,8 @@ class Report:
         return {s.value: counts.get(s, 0) for s in STATUS_ORDER}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"argodoctor": __version__, "cluster": self.cluster, "argo_version": self.argo_version,
+        return {"argodoctor": __version__, "schema": REPORT_SCHEMA, "cluster": self.cluster,
+                "argo_version": self.argo_version,
                 "started": self.started, "duration_s": round(self.duration_s, 3),
                 "summary": self.summary(), "results": [r.to_dict() for r in self.results]}
 
@@ -107,7 +108,13 @@ def fix_command(remediation: str) -> str:
     return f"argodoctor fix {remediation}"
 
 
-_FIRST = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
+def exemption_text(e: dict[str, Any]) -> str:
+    """'exempted (config .argodoctor.yaml until 2027-01-31): the reason'."""
+    until = f" until {e['expires']}" if e.get("expires") else ""
+    return f"exempted ({e.get('source', '')}{until}): {e.get('reason', '')}"
+
+
+_FIRST = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.EXEMPT: 3, Status.SKIP: 4, Status.PASS: 5}
 
 
 def compacted(results: list[Result]) -> list[Result]:
@@ -170,6 +177,9 @@ def _group_pieces(group: str, results: list[Result]) -> list[tuple[str, str | No
         if r.remediation and r.status in (Status.FAIL, Status.WARN):
             add(("\n      fix: ", None))
             add((fix_command(r.remediation), "cyan"))
+        if r.status is Status.EXEMPT and r.exemption:
+            add(("\n      ", None))
+            add((exemption_text(r.exemption), "cyan"))
     add(("\n", None))
     return pieces
 
@@ -216,7 +226,8 @@ def _group_renderable(group: str, results: list[Result]) -> Any:
 # ---------------------------------------------------------------- reading reports back
 
 BAD = ("fail", "error", "warn")
-_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 2}
+# An exempted finding still stands: going from fail to exempt is never "fixed" (nor new).
+_RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 2, "exempt": 2}
 
 
 def _groups() -> dict[str, str]:
@@ -234,10 +245,12 @@ def from_dict(doc: dict[str, Any]) -> Report:
     groups = _groups()
     results = []
     for r in doc.get("results", []):
+        # schema 1 reports (no `schema` key) have no exempt status, location or exemption: all optional
         results.append(Result(id=r["id"], slug=r.get("slug", ""), status=Status(r["status"]),
                               message=r.get("message", ""), severity=r.get("severity", "error"),
                               namespace=r.get("namespace"), object=r.get("object"),
-                              remediation=r.get("remediation"), group=groups.get(r["id"], "other")))
+                              remediation=r.get("remediation"), group=groups.get(r["id"], "other"),
+                              exemption=r.get("exemption"), location=r.get("location")))
     return Report(doc.get("cluster", ""), doc.get("argo_version"), doc.get("started", ""),
                   float(doc.get("duration_s") or 0), results)
 

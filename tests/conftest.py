@@ -142,12 +142,28 @@ def unique():
     return uuid.uuid4().hex[:6]
 
 
+REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "docs" / "report.schema.json"
+
+
+def validate_report(text: str) -> None:
+    """Every `check -o json` the suite runs is validated against the published JSON Schema."""
+    import json
+
+    import jsonschema
+
+    jsonschema.validate(json.loads(text), json.loads(REPORT_SCHEMA.read_text()))
+
+
 @pytest.fixture
 def cli(capsys):
     """Runs argodoctor in-process: cli(*argv) -> (exit code, stdout, stderr)."""
     def run(*argv: str) -> tuple[int, str, str]:
-        code = main([str(a) for a in argv])
+        argv = tuple(str(a) for a in argv)
+        code = main(list(argv))
         out = capsys.readouterr()
+        json_out = any(a in ("-o", "--output") and argv[i + 1] == "json" for i, a in enumerate(argv[:-1]))
+        if argv and argv[0] == "check" and json_out and code in (0, 1) and "--output-file" not in argv:
+            validate_report(out.out)
         return code, out.out, out.err
     return run
 

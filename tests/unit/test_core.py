@@ -62,14 +62,17 @@ def test_check_json_on_the_example_is_the_catalog_schema(cli):
     code, out, err = cli("check", "--snapshot", EXAMPLE, "-o", "json")
     assert code == 1 and err == ""
     doc = json.loads(out)
-    assert list(doc) == ["argodoctor", "cluster", "argo_version", "started", "duration_s", "summary", "results"]
+    assert list(doc) == ["argodoctor", "schema", "cluster", "argo_version", "started", "duration_s", "summary",
+                         "results"]
+    assert doc["schema"] == 2
     assert doc["argo_version"] == "v3.7.18" and doc["cluster"] == str(EXAMPLE)
-    assert list(doc["summary"]) == ["pass", "warn", "fail", "skip", "error"]
+    assert list(doc["summary"]) == ["pass", "warn", "fail", "skip", "exempt", "error"]
     assert sum(doc["summary"].values()) == len(doc["results"])
     for r in doc["results"]:
         assert list(r) == ["id", "slug", "status", "severity", "namespace", "object", "message",
-                           "remediation", "docs"]
-        assert r["docs"] == f"docs/checks.md#{r['id'].lower()}"
+                           "remediation", "docs", "location", "exemption"]
+        assert r["docs"] == f"https://github.com/argodoctor/argodoctor/blob/main/docs/checks.md#{r['id'].lower()}"
+        assert r["location"] is None and r["exemption"] is None  # read from files as a cluster; none exempted
     assert any(r["id"] == "AD203" and r["status"] == "fail" and r["namespace"] == "team-a"
                for r in doc["results"])
 
@@ -80,7 +83,7 @@ def test_check_table_output_and_selection(cli):
     assert "artifacts" in out and "AD100" not in out and "AD501" not in out
     assert "✖ AD203 artifact-secret-resolves team-a Secret/minio" in out
     assert "fix: argodoctor fix copy-artifact-secret" in out
-    assert "3 pass, 0 warn, 1 fail, 0 skip, 0 error" in out
+    assert "3 pass, 0 warn, 1 fail, 0 skip, 0 exempt, 0 error" in out
 
 
 def test_exit_codes(cli, tmp_path):

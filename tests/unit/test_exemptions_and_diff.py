@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,8 @@ def test_config_exemption_skips_with_its_reason_until_it_expires(tmp_path):
     config = exemptions.load_config(str(cfg))
     view = context().view
     [r] = exemptions.apply([result()], config, view, TODAY)
-    assert r.status == Status.SKIP and "accepted, OPS-1" in r.message and "until 2026-12-31" in r.message
+    assert r.status == Status.EXEMPT and r.exemption == {"reason": "accepted, OPS-1", "expires": "2026-12-31",
+                                                         "source": f"config {cfg}", "status": "warn"}
     assert r.remediation is None
     [r] = exemptions.apply([result(ns="team-b")], config, view, TODAY)
     assert r.status == Status.WARN  # another namespace
@@ -46,8 +48,8 @@ def test_annotation_exemptions_on_the_object_and_its_namespace():
         exemptions.EXEMPT: "AD302", exemptions.EXEMPT_REASON: "sandbox", exemptions.EXEMPT_EXPIRES: "2026-01-01"}}}
     view = context(sa, ns).view
     [r] = exemptions.apply([result()], [], view, TODAY)
-    assert r.status == Status.SKIP and "annotation on ServiceAccount team-a/default" in r.message
-    assert "ci needs it" in r.message
+    assert r.status == Status.EXEMPT and r.exemption["source"] == "annotation on ServiceAccount team-a/default"
+    assert r.exemption["reason"] == "ci needs it" and r.message == "broad"  # the finding stands
     [r] = exemptions.apply([result("AD302", Status.FAIL, "team-b")], [], view, TODAY)
     assert r.status == Status.FAIL and "expired" in r.message
 
@@ -118,3 +120,32 @@ def test_sink_urls():
     for bad in ("ftp://x", "configmap://only-ns", "s3://"):
         with pytest.raises(UserError):
             parse_sink(bad)
+
+
+def test_exempt_reports_follow_the_published_schema_and_diff_never_calls_them_fixed(cli, tmp_path, monkeypatch):
+    import json
+
+    import jsonschema
+
+    from ..conftest import REPORT_SCHEMA, validate_report
+    seed = str(Path(__file__).resolve().parents[2] / "examples" / "seed-broken")
+    cfg = tmp_path / "x.yaml"
+    cfg.write_text("exemptions:\n- check: AD203\n  namespace: team-a\n  reason: copied by hand, OPS-7\n")
+    code, before, _ = cli("check", "--snapshot", seed, "-o", "json")
+    code, after, _ = cli("check", "--snapshot", seed, "-o", "json", "--config", str(cfg))
+    doc = json.loads(after)  # validated against docs/report.schema.json by the cli fixture too
+    [r] = [r for r in doc["results"] if r["id"] == "AD203" and r["namespace"] == "team-a"]
+    assert r["status"] == "exempt" and r["exemption"]["reason"] == "copied by hand, OPS-7"
+    assert r["exemption"]["status"] == "fail" and doc["summary"]["exempt"] == 1
+    assert diff(json.loads(before), doc)["fixed"] == []
+    bad = dict(doc, results=[dict(r, status="exempt", exemption=None)])
+    with pytest.raises(jsonschema.ValidationError):
+        validate_report(json.dumps(bad))
+    assert REPORT_SCHEMA.exists()
+    for fmt in ("junit", "sarif", "markdown", "html", "prometheus", "yaml"):
+        code, out, err = cli("check", "--snapshot", seed, "-o", fmt, "--config", str(cfg))
+        assert code in (0, 1) and "AD203" in out, (fmt, err)
+    code, out, _ = cli("check", "--snapshot", seed, "-o", "sarif", "--config", str(cfg))
+    sup = [x for x in json.loads(out)["runs"][0]["results"] if x.get("suppressions")]
+    assert sup and sup[0]["suppressions"][0] == {"kind": "external", "status": "accepted",
+                                                 "justification": "copied by hand, OPS-7"}

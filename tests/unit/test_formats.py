@@ -232,7 +232,7 @@ def test_markdown_tables():
     text = render(_report(), "markdown")
     lines = text.splitlines()
     assert lines[0] == "## argodoctor: 2 failed, 1 could not run, 1 warned"
-    assert "| 2 | 1 | 2 | 1 | 1 |" in lines  # pass, warn, fail, skip, error
+    assert "| 2 | 1 | 2 | 1 | 0 | 1 |" in lines  # pass, warn, fail, skip, exempt, error
     assert ("| ❌ fail | [AD203](https://github.com/argodoctor/argodoctor/blob/main/docs/checks.md#ad203) "
             "artifact-secret-resolves | team-a/Secret/minio | secret \"minio\" &lt;b&gt;not&lt;/b&gt; found in "
             "team-a &amp; in argo<br>second line \\\\ with a backslash | `argodoctor fix copy-artifact-secret` |"
@@ -249,7 +249,7 @@ def test_markdown_tables():
     for line in lines:
         if line.startswith("| ") and "---" not in line:
             cells = line.replace("\\|", "").count("|")
-            assert cells in (4, 6), line
+            assert cells in (4, 6, 7), line  # headings, result rows, the summary row (six statuses)
 
 
 # ------------------------------------------------------------------------------------------------- prometheus
@@ -268,11 +268,11 @@ def test_prometheus_parses_and_encodes_each_result():
     (info,) = families["argodoctor_info"].samples
     assert info.labels["cluster"] == report.cluster and info.value == 1
     totals = {s.labels["status"]: s.value for s in families["argodoctor_check_results"].samples}
-    assert totals == {"pass": 2, "warn": 1, "fail": 2, "skip": 1, "error": 1}
+    assert totals == {"pass": 2, "warn": 1, "fail": 2, "skip": 1, "exempt": 0, "error": 1}
     status = families["argodoctor_check_status"].samples
     # a state set: five series per (check, namespace, object), exactly one of them 1
     keys = {(s.labels["id"], s.labels["namespace"], s.labels["object"]) for s in status}
-    assert len(status) == 5 * len(keys) == 5 * len(report.results)
+    assert len(status) == 6 * len(keys) == 6 * len(report.results)
     for key in keys:
         values = {s.labels["status"]: s.value for s in status
                   if (s.labels["id"], s.labels["namespace"], s.labels["object"]) == key}
