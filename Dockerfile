@@ -10,7 +10,8 @@ ARG BASE_IMAGE=docker.io/library/python:3.12-slim
 
 FROM ${BASE_IMAGE} AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
+COPY docs/checks.md docs/report.schema.json ./docs/
 COPY argodoctor ./argodoctor
 COPY checks ./checks
 COPY remediations ./remediations
