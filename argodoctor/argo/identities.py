@@ -136,14 +136,17 @@ class Identities:
     by_namespace: dict[str, list[PodIdentity]]
     agents: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)  # HTTP/plugin agent pods
     artifact_gc: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)  # GC pods
+    _merged: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict, repr=False)
 
     def service_accounts(self, ns: str) -> dict[str, list[str]]:
-        """Every SA in ns that some pod or executor uses (pod SAs first)."""
-        out = {sa: list(users) for sa, users in self.pods.get(ns, {}).items()}
-        for sa, users in self.executors.get(ns, {}).items():
-            out.setdefault(sa, [])
-            out[sa] += [u for u in users if u not in out[sa]]
-        return out
+        """Every SA in ns that some pod or executor uses (pod SAs first), merged once per namespace."""
+        merged = self._merged.get(ns)
+        if merged is None:
+            sets: dict[str, dict[str, None]] = {sa: dict.fromkeys(users) for sa, users in self.pods.get(ns, {}).items()}
+            for sa, users in self.executors.get(ns, {}).items():
+                sets.setdefault(sa, {}).update(dict.fromkeys(users))
+            merged = self._merged[ns] = {sa: list(users) for sa, users in sets.items()}
+        return merged
 
 
 def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalogue: Catalogue,
@@ -170,17 +173,19 @@ def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalo
         if not found:
             found.append(pod_identity(ns, catalogue.defaults, {},
                                       "new workflows (no workflow objects here yet)"))
-    pods: dict[str, dict[str, list[str]]] = {}
-    executors: dict[str, dict[str, list[str]]] = {}
+    # users kept in first-seen order without duplicates: dicts as ordered sets, so a namespace with
+    # thousands of workflows on one SA costs linear time, not a list scan per workflow
+    pods: dict[str, dict[str, dict[str, None]]] = {}
+    executors: dict[str, dict[str, dict[str, None]]] = {}
     for ns, found in by_ns.items():
         for ident in found:
-            users = pods.setdefault(ns, {}).setdefault(ident.service_account, [])
-            if ident.used_by not in users:
-                users.append(ident.used_by)
-            users = executors.setdefault(ns, {}).setdefault(ident.executor_identity, [])
-            if ident.used_by not in users:
-                users.append(ident.used_by)
-    return Identities(pods, executors, by_ns, agents, gc)
+            pods.setdefault(ns, {}).setdefault(ident.service_account, {})[ident.used_by] = None
+            executors.setdefault(ns, {}).setdefault(ident.executor_identity, {})[ident.used_by] = None
+    return Identities(_lists(pods), _lists(executors), by_ns, agents, gc)
+
+
+def _lists(by_ns: dict[str, dict[str, dict[str, None]]]) -> dict[str, dict[str, list[str]]]:
+    return {ns: {sa: list(users) for sa, users in sas.items()} for ns, sas in by_ns.items()}
 
 
 def users_text(users: list[str], limit: int = 3) -> str:

@@ -31,8 +31,6 @@ def workflow_spec(obj: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-_workflow_spec = workflow_spec  # the name older callers use
-
 
 def describe(obj: dict[str, Any]) -> str:
     """'Workflow team-a/hello', 'ClusterWorkflowTemplate build'."""
