@@ -12,19 +12,21 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-
-import yaml
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from . import __version__, registry
-from .cluster import ClusterView, LiveView, SnapshotView, write_snapshot
-from .context import Context, Options
 from .cronjob import DEFAULT_IMAGE
 from .errors import ApplyError, KubeError, UserError
-from .formats import FORMATS, render
-from .kube import Kube
-from .report import Report, from_dict, print_table, write_json
-from .runner import run_checks
+from .model import FORMATS
+
+# Everything else is imported where it is used: `--help` and `list` must start fast (issue 11).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .cluster import ClusterView
+    from .context import Context
+    from .kube import Kube
+    from .report import Report
 
 DIFF_LINES = 40  # per object, in plans, unless --full-diff
 
@@ -166,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--bucket", metavar="NAME",
                    help="bucket of a newly written artifactRepository (default: argo-artifacts)")
 
-    sub.add_parser("list", help="list every check and remediation",
-                   description="Every check and remediation with id, slug, group and description.")
+    ls = sub.add_parser("list", help="list every check and remediation",
+                        description="Every check and remediation with id, slug, group and description.")
+    ls.add_argument("-o", "--output", choices=["table", "json", "yaml"], default="table",
+                    help="table (default) or json / yaml (checks with id, slug, group, severity, title and "
+                         "remediation; remediations with id, title, the checks they fix and destructive)")
     e = sub.add_parser("explain", help="print a check's documentation (what, why, what you see, the fix)",
                        description="Print the section of docs/checks.md for a check id or slug, as shipped "
                                    "with argodoctor: e.g. `argodoctor explain AD203`.")
@@ -244,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _kube(args: argparse.Namespace) -> Kube:
+    from .kube import Kube
+
     kube = Kube(args.kubeconfig, args.context, timeout=(5.0, args.request_timeout))
     try:
         kube.request("GET", "/version")
@@ -253,6 +260,8 @@ def _kube(args: argparse.Namespace) -> Kube:
 
 
 def _context(args: argparse.Namespace, view: ClusterView) -> Context:
+    from .context import Context, Options
+
     return Context(view, Options(namespaces=tuple(args.namespaces), argo_version=args.argo_version,
                                  controller_namespace=args.controller_namespace,
                                  backup_dir=getattr(args, "backup_dir", None), s3_endpoint=args.s3_endpoint,
@@ -268,6 +277,9 @@ def _context(args: argparse.Namespace, view: ClusterView) -> Context:
 
 
 def _run(ctx: Context, checks: list, console: Console) -> Report:
+    from .report import Report
+    from .runner import run_checks
+
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     t0 = time.monotonic()
     if console.is_terminal:
@@ -306,8 +318,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import exemptions, sinks
+    from rich.console import Console
 
+    from . import exemptions, sinks
+    from .cluster import LiveView, SnapshotView
 
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
     checks = registry.select_checks(patterns)
@@ -373,6 +387,11 @@ def _push_metrics(report: Report, gateway: str, job: str, timeout: float) -> Non
 def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: dict | None = None,
           show_passed: bool = True) -> None:
     """Writes the report as fmt; doc: report.to_dict(), when the caller has it already."""
+    from rich.console import Console
+
+    from .formats import render
+    from .report import print_table, write_json
+
     if fmt in ("table", "wide"):
         print_table(report, Console(file=stream, highlight=False), compact=fmt == "table" and not show_passed)
     elif fmt == "json":  # streamed, result by result
@@ -382,8 +401,11 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from . import sinks
-    from .report import diff, print_diff
+    from .cluster import LiveView
+    from .report import diff, from_dict, print_diff
 
     if not args.report_command:
         raise UserError("report needs a subcommand: show or diff (see `argodoctor report --help`)")
@@ -416,6 +438,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_cronjob(args: argparse.Namespace) -> int:
+    import yaml
+    from rich.console import Console
+
     from .cronjob import CronJobSpec, manifests
     from .fixer import is_subset
     from .model import Action, Plan
@@ -514,6 +539,11 @@ class PlanWriter:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .cluster import LiveView
+    from .report import print_table
+
     if args.all == bool(args.ids):
         raise UserError("name the remediations to run, or pass --all (see `argodoctor list`)")
     ids = [r.id for r in registry.all_remediations()] if args.all else _remediation_ids(args.ids)
@@ -563,18 +593,37 @@ def _remediation_ids(ids: list[str]) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    out = Console(highlight=False)
-    out.print("[bold]checks[/]")
-    for c in registry.all_checks():
-        fix = f" (fix: {c.remediation})" if c.remediation else ""
-        out.print(f"  {c.id}  {c.slug:34} {c.group:12} {c.title}{fix}", markup=False, soft_wrap=True)
-    out.print("\n[bold]remediations[/] (in `fix --all` order)")
-    for r in registry.all_remediations():
-        out.print(f"  {r.id:34} fixes {','.join(r.fixes):12} {r.title}", markup=False, soft_wrap=True)
+    checks, rems = registry.all_checks(), registry.all_remediations()
+    if args.output in ("json", "yaml"):
+        doc = {"checks": [{"id": c.id, "slug": c.slug, "group": c.group, "severity": c.severity,
+                           "title": c.title, "remediation": c.remediation} for c in checks],
+               "remediations": [{"id": r.id, "title": r.title, "fixes": list(r.fixes),
+                                 "destructive": r.destructive} for r in rems]}
+        _write_doc(doc, args.output)
+        return 0
+    # Plain lines (no rich): `list` must start fast, and it is read by people and grep alike.
+    lines = ["checks"]
+    lines += [f"  {c.id}  {c.slug:34} {c.group:12} {c.title}" + (f" (fix: {c.remediation})" if c.remediation else "")
+              for c in checks]
+    lines += ["", "remediations (in `fix --all` order)"]
+    lines += [f"  {r.id:34} fixes {','.join(r.fixes):12} {r.title}" for r in rems]
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
+def _write_doc(doc: object, fmt: str) -> None:
+    """A document on stdout as json or yaml (`list -o`, `role -o`)."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(doc, sort_keys=False))
+
+
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    from .cluster import LiveView, write_snapshot
+
     view = LiveView(_kube(args))
     with _fewer_collections():
         counts = write_snapshot(view, args.output_dir, fmt=args.format)
@@ -585,6 +634,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
+    import yaml
+
     from .permissions import reader_cluster_role
 
     sys.stdout.write(yaml.safe_dump(reader_cluster_role(), sort_keys=False))

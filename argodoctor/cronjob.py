@@ -8,7 +8,6 @@ import dataclasses
 from typing import Any
 
 from . import __version__
-from .permissions import reader_cluster_role
 
 RBAC = "rbac.authorization.k8s.io"
 DEFAULT_IMAGE = f"ghcr.io/argodoctor/argodoctor:{__version__}"
@@ -58,6 +57,8 @@ class CronJobSpec:
 def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
     """Namespace, ServiceAccount, reader ClusterRole + binding, events ClusterRole + binding, the report
     ConfigMap with a Role that may write only it, and the CronJob."""
+    from .permissions import reader_cluster_role  # here: the CLI reads DEFAULT_IMAGE at start-up
+
     ns, name = spec.namespace, spec.name
 
     def meta(n: str, namespaced: bool = True) -> dict[str, Any]:

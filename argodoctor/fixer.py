@@ -4,10 +4,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import functools
 import os
 from typing import Any
-
-import yaml
 
 from .cluster import KINDS
 from .errors import ApplyError, KubeError
@@ -77,22 +76,29 @@ def is_subset(desired: Any, actual: Any) -> bool:
     return desired == actual
 
 
-class _BlockDumper(yaml.SafeDumper):
-    """Multi-line strings (configmap values) as `|` blocks, so diffs read line by line."""
+@functools.cache
+def _block_dumper() -> Any:
+    """A dumper writing multi-line strings (configmap values) as `|` blocks, so diffs read line by line.
+    Built on first use: plugins import this module, and `argodoctor list` needs no YAML."""
+    import yaml
 
+    class BlockDumper(yaml.SafeDumper):
+        pass
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    def as_block(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value and all(line == line.rstrip() for line in value.splitlines()) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
-
-_BlockDumper.add_representer(str, _str)
+    BlockDumper.add_representer(str, as_block)
+    return BlockDumper
 
 
 def _yaml(obj: dict[str, Any] | None) -> list[str]:
+    import yaml
+
     if obj is None:
         return []
-    return yaml.dump(obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False,
+    return yaml.dump(obj, Dumper=_block_dumper(), sort_keys=False, default_flow_style=False,
                      allow_unicode=True).splitlines(keepends=True)
 
 
@@ -180,6 +186,8 @@ class Applier:
                 f.write(f"# {action.kind} {where}{action.name} did not exist: {undo}\n")
                 f.write("---\n")
             else:
+                import yaml
+
                 f.write(yaml.safe_dump(clean(before), sort_keys=False))
                 f.write("---\n")
 

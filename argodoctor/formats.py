@@ -19,10 +19,8 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .model import DOCS_URL, PROJECT_URL, STATUS_ORDER, Result, Status  # the docs' home: model.py
+from .model import DOCS_URL, FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status  # the docs' home: model.py
 from .report import GROUP_ORDER, Report, fix_command, to_json
-
-FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # SARIF level of the results that are reported; pass and skip results are not findings and are left out.

@@ -15,8 +15,6 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import urllib3
-
 from .errors import KubeError, UserError
 
 log = logging.getLogger(__name__)
@@ -104,11 +102,13 @@ class Kube:
         with self._lock:
             self.requests[method] += 1
         log.debug("%s %s", method, path)  # never bodies: they may hold secret values
+        from urllib3.exceptions import HTTPError  # loaded with the client already; not at start-up
+
         try:
             resp = self.api.call_api(method, url, header_params=headers, body=body,
                                      _request_timeout=self.timeout)
             data = resp.read()
-        except (urllib3.exceptions.HTTPError, OSError) as e:
+        except (HTTPError, OSError) as e:
             raise KubeError(0, f"cannot reach the API server at {self.host}: {_reason(e)}") from None
         except Exception as e:  # the client wraps TLS errors in ApiException(status=0)
             if getattr(e, "status", None) == 0:

@@ -5,8 +5,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import yaml
-
 from .errors import KubeError, UserError
 from .kube import Kube
 
@@ -50,6 +48,8 @@ class Discovery:
 
 
 def load_manifests(text: str) -> list[dict[str, Any]]:
+    import yaml  # here: plugins import this module, and `argodoctor list` needs no YAML
+
     docs = []
     for doc in yaml.safe_load_all(text):
         if not isinstance(doc, dict):

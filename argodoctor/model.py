@@ -25,6 +25,8 @@ STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.EXEMP
 PROJECT_URL = "https://github.com/argodoctor/argodoctor"
 DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
 REPORT_SCHEMA = 2
+# The report formats of `check -o` and `report show -o` (formats.py renders them; "table" is report.print_table).
+FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
 
 
 # Text shaped like a credential, scrubbed from every result message whatever put it there (a value pasted

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from importlib.metadata import entry_points
+import functools
+import importlib
+import os
+import re
+import sys
 
 from .errors import UserError
 from .model import Check, Remediation
@@ -19,15 +23,58 @@ FIX_ORDER = [
 ]
 
 
+def entry_points(group: str) -> list[tuple[str, str]]:
+    """(name, "module:attr") of the installed distributions' entry points in group, as
+    importlib.metadata.entry_points(group=...) finds them: each sys.path directory's *.dist-info and
+    *.egg-info entry_points.txt, the first distribution of a (normalized) name winning. Read here
+    because importing importlib.metadata alone takes 50 ms, most of `argodoctor list`'s start-up
+    (issue 11); tests/unit/test_core.py checks both agree."""
+    seen: set[str] = set()
+    found = []
+    for base in sys.path:
+        try:
+            names = sorted(os.listdir(base or "."))
+        except OSError:  # missing, or a zip file: no distributions of plugins there
+            continue
+        for n in names:
+            if not n.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = re.sub(r"[-_.]+", "_", n.rpartition(".")[0].partition("-")[0]).lower()
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                with open(os.path.join(base or ".", n, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            section = None
+            for line in text.splitlines():
+                line = line.strip()
+                if line.startswith("["):
+                    section = line.strip("[]").strip()
+                elif section == group and "=" in line and not line.startswith(("#", ";")):
+                    name, _, value = line.partition("=")
+                    found.append((name.strip(), value.strip()))
+    return found
+
+
+def _resolve(value: str) -> object:
+    """The object an entry point names: `module:attr.attr [extras]`."""
+    module, _, attrs = value.split("[")[0].strip().partition(":")
+    obj = importlib.import_module(module.strip())
+    return functools.reduce(getattr, filter(None, attrs.strip().split(".")), obj)
+
+
 def _load(group: str, base: type) -> list:
     found = []
-    for ep in entry_points(group=group):
+    for name, value in entry_points(group):
         try:
-            cls = ep.load()
+            cls = _resolve(value)
         except Exception as e:  # a broken third-party plugin must not stop the tool
-            raise UserError(f"cannot load plugin {ep.name} ({ep.value}) from {group}: {e}") from None
+            raise UserError(f"cannot load plugin {name} ({value}) from {group}: {e}") from None
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise UserError(f"plugin {ep.name} ({ep.value}) in {group} is not a {base.__name__}")
+            raise UserError(f"plugin {name} ({value}) in {group} is not a {base.__name__}")
         found.append(cls)
     return found
 

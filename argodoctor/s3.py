@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
-import urllib3
-
 if TYPE_CHECKING:
     from .context import Context
 
@@ -180,6 +178,7 @@ class Probe:
         return ctx
 
     def client(self):
+        import urllib3
         from minio import Minio
 
         t = self.target

@@ -8,27 +8,46 @@ TooComplex with a message that says so, and judges nothing in that text.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
-
-import yaml
 
 MAX_BYTES = 1 << 20  # a ConfigMap holds at most 1 MiB anyway
 MAX_NODES = 100_000  # expanded: what a walk of the loaded value would visit
 MAX_DEPTH = 64
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def _loader_class() -> Any:
+    import yaml  # here, not at the top: PyYAML costs 30 ms to import, and `argodoctor list` needs none
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class TooComplex(ValueError):
     """The text is too large, too deep, or expands too far to be judged."""
 
 
-def _measure(root: yaml.Node, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
+class Invalid(ValueError):
+    """Not valid YAML: PyYAML's problem, with the line and column (1-based) where they are known."""
+
+    def __init__(self, problem: str, line: int | None = None, column: int | None = None):
+        super().__init__(problem)
+        self.problem, self.line, self.column = problem, line, column
+
+
+def _invalid(e: Exception) -> Invalid:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    return Invalid(problem, *((mark.line + 1, mark.column + 1) if mark is not None else ()))
+
+
+def _measure(root: Any, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> tuple[int, int]:
     """(expanded node count, depth) of a composed graph; raises TooComplex on a cycle or past the limits."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     # iterative post-order: (node, children pushed?)
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(root, False)]
     on_path: set[int] = set()
     while stack:
         node, expanded = stack.pop()
@@ -53,7 +72,9 @@ def _measure(root: yaml.Node, max_nodes: int = MAX_NODES, max_depth: int = MAX_D
     return size[id(root)], depth[id(root)]
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
+def _children(node: Any) -> list[Any]:
+    import yaml
+
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     if isinstance(node, yaml.MappingNode):
@@ -62,18 +83,22 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def load(text: str | None) -> Any:
-    """The value of one YAML document, or None for empty text. Raises yaml.YAMLError for invalid YAML
+    """The value of one YAML document, or None for empty text. Raises Invalid for invalid YAML
     and TooComplex past the limits (say "too large/deep to judge")."""
     text = text or ""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise TooComplex(f"it is larger than {MAX_BYTES // 1024} KiB")
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader_class()(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
         _measure(node)
         return loader.construct_document(node)
+    except yaml.YAMLError as e:
+        raise _invalid(e) from None
     except RecursionError:  # the pure-Python composer, where libyaml is missing
         raise TooComplex(f"it nests deeper than {MAX_DEPTH} levels") from None
     finally:
@@ -82,13 +107,17 @@ def load(text: str | None) -> Any:
 
 def load_all(text: str, max_nodes: int, max_depth: int) -> list[Any]:
     """Every document of a multi-document text (a snapshot file), each measured before it is built."""
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader_class()(text)
     docs = []
     try:
         while loader.check_node():
             node = loader.get_node()
             _measure(node, max_nodes, max_depth)
             docs.append(loader.construct_document(node))
+    except yaml.YAMLError as e:
+        raise _invalid(e) from None
     except RecursionError:
         raise TooComplex(f"it nests deeper than {max_depth} levels") from None
     finally:

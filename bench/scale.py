@@ -253,6 +253,30 @@ def argodoctor(*args: str) -> list[str]:
     return [sys.executable, "-m", "argodoctor", *args]
 
 
+def startup(runs: int = 10) -> dict[str, float]:
+    """Median wall seconds of `python -c pass`, `argodoctor --help` and `argodoctor list` (the installed
+    script), bytecode caching on as in an installed wheel, after one warm-up run of each."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    script = Path(sys.executable).with_name("argodoctor")
+    base = [str(script)] if script.exists() else argodoctor()
+    medians = {}
+    for name, argv in (("python -c pass", [sys.executable, "-c", "pass"]), ("argodoctor --help", [*base, "--help"]),
+                       ("argodoctor list", [*base, "list"])):
+        times = []
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+            times.append(time.perf_counter() - t0)
+        medians[name] = sorted(times[1:])[runs // 2]
+    return medians
+
+
+def print_startup(medians: dict[str, float], out: Any = sys.stdout) -> None:
+    goal = 2 * medians["python -c pass"] + 0.1
+    print("start-up (median of 10): " + "; ".join(f"`{k}` {v * 1000:.0f} ms" for k, v in medians.items())
+          + f"; goal <= 2x `python -c pass` + 100 ms = {goal * 1000:.0f} ms", file=out, flush=True)
+
+
 def best(runs: list[tuple[float, float, int]]) -> tuple[float, float]:
     """The median wall time of the runs and the largest peak RSS."""
     walls = sorted(r[0] for r in runs)
@@ -362,6 +386,7 @@ def bench(sizes: list[int], *, repeat: int = 1, synthetic_objects: int = 100_000
     from tests import harness
 
     print(f"machine: {machine()}", file=out, flush=True)
+    print_startup(startup(), out)
     work = harness.make_workdir()
     rows: list[dict[str, Any]] = []
     synthetic_rows: list[dict[str, Any]] = []

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from argodoctor import argo
 from argodoctor.context import Context
 from argodoctor.model import Action
@@ -40,5 +38,7 @@ def config_action(ctx: Context, changes: dict[str, Any], reason: str) -> Action:
 def _value_text(value: Any) -> str:
     """A setting's text in the per-key form: YAML for mappings and lists, the plain scalar otherwise."""
     if isinstance(value, (dict, list)):
+        import yaml  # here: plugins are imported by every command, `list` included
+
         return yaml.safe_dump(value, sort_keys=False, default_flow_style=False)
     return value if isinstance(value, str) else json.dumps(value)

@@ -4,7 +4,6 @@ It only creates what is absent: an existing installation's objects are never ove
 from __future__ import annotations
 
 import os
-import urllib.request
 from typing import Any
 
 from argodoctor import argo
@@ -35,6 +34,8 @@ def read_manifests(ctx: Context, version: str) -> tuple[list[dict[str, Any]], st
     url = src or argo.RELEASE_URL.format(version=version, flavour="namespace-install" if ctx.options.namespaced
                                          else "install")
     try:
+        import urllib.request  # here: plugins are imported by every command, `list` included
+
         with urllib.request.urlopen(url, timeout=30) as resp:
             return load_manifests(resp.read().decode()), url
     except OSError as e:

@@ -5,8 +5,6 @@ import dataclasses
 import re
 from typing import Any
 
-import yaml
-
 from .. import safe_yaml
 
 
@@ -37,14 +35,6 @@ class ControllerConfig:
         key = "config" if self.form in ("config", "mixed") and setting not in (
             (self.configmap or {}).get("data") or {}) else setting
         return f"ConfigMap {self.name} key {key}"
-
-
-def yaml_error(e: yaml.YAMLError) -> tuple[str, int | None, int | None]:
-    mark = getattr(e, "problem_mark", None)
-    problem = getattr(e, "problem", None) or str(e)
-    if mark is None:
-        return problem, None, None
-    return problem, mark.line + 1, mark.column + 1
 
 
 def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfig:
@@ -89,9 +79,8 @@ def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfi
 def _load(text: str, key: str, problems: list[ConfigProblem], failed: Any = None) -> Any:
     try:
         return safe_yaml.load(text)
-    except yaml.YAMLError as e:
-        msg, line, col = yaml_error(e)
-        problems.append(ConfigProblem(key, f"not valid YAML: {msg}", line, col))
+    except safe_yaml.Invalid as e:
+        problems.append(ConfigProblem(key, f"not valid YAML: {e.problem}", e.line, e.column))
     except safe_yaml.TooComplex as e:
         problems.append(ConfigProblem(key, f"too large or too deep to judge: {e}"))
     return failed
@@ -104,6 +93,8 @@ def set_config_key(text: str, key: str, value: Any) -> str:
     start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(key)}\s*:", line)), None)
     block: list[str] = []
     if value is not None:
+        import yaml
+
         dumped = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False)
         block = dumped.splitlines(keepends=True)
     if start is None:

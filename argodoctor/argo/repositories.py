@@ -4,10 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import yaml
-
 from .. import safe_yaml
-from .config import ControllerConfig, yaml_error
+from .config import ControllerConfig
 from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe
 
@@ -104,9 +102,8 @@ def _load(cm: dict[str, Any], key: str, repo: Repository) -> Repository:
         return repo
     try:
         spec = safe_yaml.load(text or "")
-    except yaml.YAMLError as e:
-        msg, line, col = yaml_error(e)
-        repo.error = f"{repo.source} is not valid YAML at line {line}, column {col}: {msg}"
+    except safe_yaml.Invalid as e:
+        repo.error = f"{repo.source} is not valid YAML at line {e.line}, column {e.column}: {e.problem}"
         return repo
     except safe_yaml.TooComplex as e:
         repo.error = f"{repo.source} is too large or too deep to judge: {e}"

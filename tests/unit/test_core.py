@@ -141,6 +141,34 @@ def test_list_names_every_check_and_remediation(cli):
         assert ident in out
 
 
+def test_list_as_json_and_yaml(cli):
+    import json
+
+    import yaml
+
+    code, out, _ = cli("list", "-o", "json")
+    doc = json.loads(out)
+    assert code == 0 and [c["id"] for c in doc["checks"]] == sorted(c["id"] for c in doc["checks"])
+    ad203 = next(c for c in doc["checks"] if c["id"] == "AD203")
+    assert ad203["slug"] == "artifact-secret-resolves" and ad203["remediation"] == "copy-artifact-secret"
+    rbb = next(r for r in doc["remediations"] if r["id"] == "replace-broad-binding")
+    assert rbb["destructive"] is True and rbb["fixes"]
+    code, out, _ = cli("list", "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out) == doc
+
+
+def test_help_and_list_import_nothing_heavy():
+    """`--help` and `list` start fast (issue 11): no YAML, HTTP, rich or kubernetes client at import."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom argodoctor import cli, registry\nregistry.all_checks(); registry.all_remediations()\n"
+             "heavy = ('yaml', 'urllib3', 'rich', 'kubernetes', 'minio', 'importlib.metadata', 'urllib.request')\n"
+             "print(sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_fix_needs_ids_or_all(cli):
     code, _, err = cli("fix")
     assert code == 2 and "--all" in err
@@ -234,3 +262,15 @@ def test_wheel_keeps_plugins_under_argodoctor(tmp_path):
     text = zipfile.ZipFile(wheel).read(eps).decode()
     assert "[argodoctor.checks]" in text and "AD203 = argodoctor.checks.artifacts:SecretResolves" in text
     assert "kubectl-argodoctor = argodoctor.cli:main" in text
+
+
+def test_entry_points_read_as_importlib_metadata_reads_them():
+    """registry.entry_points reads entry_points.txt itself (start-up time); it must find what
+    importlib.metadata finds, for argodoctor's groups and for a crowded one (console_scripts)."""
+    from importlib.metadata import entry_points
+
+    from argodoctor import registry
+
+    for group in (registry.CHECK_GROUP, registry.REMEDIATION_GROUP, "console_scripts"):
+        expected = sorted((ep.name, ep.value) for ep in entry_points(group=group))
+        assert sorted(registry.entry_points(group)) == expected and expected, group
