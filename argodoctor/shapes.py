@@ -111,11 +111,12 @@ def _ok(value: Any, want: str) -> bool:
 class _Node:
     """One step of the compiled schema: the type wanted here (if any) and the steps below."""
 
-    __slots__ = ("want", "children")
+    __slots__ = ("want", "children", "steps")
 
     def __init__(self) -> None:
         self.want: str | None = None
         self.children: dict[str, _Node] = {}
+        self.steps: tuple[tuple[str, _Node], ...] = ()  # children's items, frozen by _compile
 
 
 def _compile(paths: list[tuple[tuple[str, ...], str]]) -> _Node:
@@ -126,29 +127,50 @@ def _compile(paths: list[tuple[tuple[str, ...], str]]) -> _Node:
         for step in path:
             node = node.children.setdefault(step, _Node())
         node.want = want
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node.steps = tuple(node.children.items())
+        stack.extend(node.children.values())
     return root
 
 
-def _check(value: Any, node: _Node, where: str, element: bool) -> str | None:
-    """A list element or mapping value must have the type (null too is wrong there); a key may be absent."""
-    if node.want is not None and (not _ok(value, node.want) or (element and value is None and node.want != "any")):
-        return f"{where or 'the object'}: expected {_NAMES[node.want]}, got {_type_name(value)}"
-    for step, child in node.children.items():
+def _check(value: Any, node: _Node, element: bool) -> list[Any] | None:
+    """None when value fits; else [problem, innermost step, ..., outermost step], the path built only
+    for the rare object that breaks its schema. A list element or mapping value must have the type (null
+    too is wrong there); a key may be absent."""
+    want = node.want
+    if want is not None and (not _ok(value, want) or (element and value is None and want != "any")):
+        return [f"expected {_NAMES[want]}, got {_type_name(value)}"]
+    if value is None:  # absent: nothing below it to check
+        return None
+    for step, child in node.steps:
         if step == "[]":
             for i, item in enumerate(value) if isinstance(value, list) else ():
-                found = _check(item, child, f"{where}[{i}]", True)
+                found = _check(item, child, True)
                 if found:
+                    found.append(i)
                     return found
         elif step == "{}":
             for k, item in value.items() if isinstance(value, dict) else ():
-                found = _check(item, child, f"{where}.{k}" if where else str(k), True)
+                found = _check(item, child, True)
                 if found:
+                    found.append(str(k))
                     return found
         elif isinstance(value, dict):
-            found = _check(value.get(step), child, f"{where}.{step}" if where else step, False)
+            found = _check(value.get(step), child, False)
             if found:
+                found.append(step)
                 return found
     return None
+
+
+def _where(steps: list[Any]) -> str:
+    """'spec.templates[2].name' from the steps outermost first (list indices are ints)."""
+    out = ""
+    for step in steps:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out or "the object"
 
 
 _COMPILED = {kind: _compile(_META + paths) for kind, paths in SCHEMAS.items()}
@@ -159,17 +181,18 @@ _NOT_WALKED = {"Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowT
 
 
 def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        v, d = stack.pop()
-        deepest = max(deepest, d)
-        if d > MAX_DEPTH:
-            return d
-        if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values())
-        elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v)
-    return deepest
+    """How deep value nests (a scalar: 1), level by level; stops counting past MAX_DEPTH."""
+    depth, level = 0, [value]
+    while level and depth <= MAX_DEPTH:
+        depth += 1
+        below: list[Any] = []
+        for v in level:
+            if isinstance(v, dict):
+                below.extend(v.values())
+            elif isinstance(v, list):
+                below.extend(v)
+        level = below
+    return depth
 
 
 def problem(kind: str, obj: Any, namespaced: bool) -> str | None:
@@ -178,9 +201,9 @@ def problem(kind: str, obj: Any, namespaced: bool) -> str | None:
         return f"expected a mapping, got {_type_name(obj)}"
     if kind not in _NOT_WALKED and _depth(obj) > MAX_DEPTH:
         return f"nested deeper than {MAX_DEPTH} levels"
-    found = _check(obj, _COMPILED.get(kind, _META_ONLY), "", False)
+    found = _check(obj, _COMPILED.get(kind, _META_ONLY), False)
     if found:
-        return found
+        return f"{_where(found[:0:-1])}: {found[0]}"
     meta = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     if not meta.get("name"):
         return "metadata.name is missing"

@@ -3,6 +3,7 @@ AD104 executor image version skew. (AD103 lives in config.py.)"""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from argodoctor import argo
 from argodoctor.context import Context
@@ -140,11 +141,16 @@ class ControllerReach(Check):
             settings = argo.parse_controller_config(ctx.view.get("ConfigMap", c.namespace, c.configmap_name)).settings
             controllers.append((c, settings))
         by_ns: dict[str, dict[tuple[str, ...], list[str]]] = {}
+        claimants: dict[tuple[str, Any], tuple[str, ...]] = {}  # by (namespace, instance-id label)
         for kind in ("Workflow", "CronWorkflow"):
             for obj in ctx.view.list(kind):
                 meta = obj["metadata"]
                 ns, labels = meta.get("namespace") or "", meta.get("labels") or {}
-                who = tuple(_name(c) for c, settings in controllers if argo.claims(c, settings, ns, labels))
+                key = (ns, labels.get(argo.INSTANCE_ID_LABEL))
+                who = claimants.get(key)
+                if who is None:  # claims() reads nothing else of the object
+                    who = claimants[key] = tuple(_name(c) for c, settings in controllers
+                                                 if argo.claims(c, settings, ns, labels))
                 by_ns.setdefault(ns, {}).setdefault(who, []).append(f"{kind} {meta.get('name')}")
         for ns in sorted(by_ns):
             groups = by_ns[ns]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from .version import Version, image_version
@@ -13,7 +14,8 @@ DEFAULT_CONTROLLER_NAMESPACE = "argo"
 
 @dataclasses.dataclass
 class Controller:
-    """The workflow-controller Deployment and what its container says."""
+    """The workflow-controller Deployment and what its container says. Read-only once built: the derived
+    properties are computed once (claims() asks them for every workflow object)."""
 
     deployment: dict[str, Any] | None
     namespace: str
@@ -21,7 +23,7 @@ class Controller:
     image: str | None
     env: dict[str, str] = dataclasses.field(default_factory=dict)  # the container's literal env values
 
-    @property
+    @functools.cached_property
     def version(self) -> Version | None:
         return image_version(self.image)
 
@@ -39,11 +41,11 @@ class Controller:
     def has_flag(self, name: str) -> bool:
         return any(a == name or a.startswith(name + "=") for a in self.args) or _env_name(name) in self.env
 
-    @property
+    @functools.cached_property
     def configmap_name(self) -> str:
         return self.flag("--configmap") or CONTROLLER_CONFIGMAP
 
-    @property
+    @functools.cached_property
     def namespaced(self) -> bool:
         if any(a == "--namespaced" for a in self.args):  # a bare boolean flag
             return True
@@ -51,7 +53,7 @@ class Controller:
 
     # cmd/workflow-controller/main.go (v3.0.10..v4.1.2): --managed-namespace is ignored unless --namespaced;
     # a namespaced controller without it manages its own namespace.
-    @property
+    @functools.cached_property
     def managed_namespace(self) -> str | None:
         if not self.namespaced:
             return None

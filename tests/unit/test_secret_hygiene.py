@@ -87,3 +87,21 @@ def test_snapshots_key_their_digests_and_redact_annotations_and_env_literals(tmp
     write_snapshot(SnapshotView("x", [raw_secret("argo", "minio", secretkey=b"password")]), str(tmp_path / "b"))
     second = json.loads((tmp_path / "b" / "Secret.json").read_text())["items"][0]["data"]["secretkey"]
     assert first.startswith("hmac:") and second.startswith("hmac:") and first != second
+
+
+def test_scrub_finds_every_kind_of_credential_its_shortcut_lets_through():
+    """scrub skips the full expression when no telltale is present: each pattern must have one."""
+    from argodoctor.model import CREDENTIAL_PATTERNS, scrub
+
+    samples = ["AKIAABCDEFGHIJKLMNOP", "ASIAABCDEFGHIJKLMNOP", "AIDAABCDEFGHIJKLMNOP", "AROAABCDEFGHIJKLMNOP",
+               "ANPAABCDEFGHIJKLMNOP", "AGPAABCDEFGHIJKLMNOP",
+               "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+               "-----BEGIN PRIVATE KEY-----MIIEvQ", "eyJhbGciOiJSUzI1.eyJpc3MiOiJrdWJl.c2lnbmF0dXJlX2hl",
+               "ghp_" + "a" * 36, "gho_" + "B" * 30, "ghu_" + "1" * 30, "ghs_" + "x" * 30, "ghr_" + "Z" * 30,
+               "xoxb-1234567890-abcdef", "xoxp-12345678901"]
+    for s in samples:
+        text = f"endpoint {s} is not host:port"
+        assert CREDENTIAL_PATTERNS.search(text), s
+        assert s not in scrub(text) and "redacted" in scrub(text), s
+    plain = "service account team-a/runner has the rights it needs through RoleBinding team-a/argo"
+    assert scrub(plain) is plain
