@@ -90,7 +90,7 @@ for _kind, _prefix in (("CustomResourceDefinition", ("status",)), ("Deployment",
 SCHEMAS["Deployment"] += [(("status", f), "int") for f in ("replicas", "availableReplicas", "readyReplicas")]
 SCHEMAS["Workflow"] += [(("status", "phase"), "str")]
 
-_TYPES = {"str": (str,), "bool": (bool,), "map": (dict,), "list": (list,), "str|int": (str, int)}
+_TYPES = {"str": (str,), "bool": (bool,), "int": (int,), "map": (dict,), "list": (list,), "str|int": (str, int)}
 _NAMES = {"str": "a string", "bool": "a boolean", "int": "a number", "map": "a mapping", "list": "a list",
           "str|int": "a string or number"}
 
@@ -100,23 +100,29 @@ def _type_name(value: Any) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _ok(value: Any, want: str) -> bool:
-    if value is None or want == "any":
-        return True  # absent or null: the checks treat it as unset
-    if want == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, _TYPES[want]) and not (want == "str|int" and isinstance(value, bool))
-
-
 class _Node:
-    """One step of the compiled schema: the type wanted here (if any) and the steps below."""
+    """One step of the compiled schema: the type wanted here (if any) and the steps below: named
+    fields, every list element ("[]") and every mapping value ("{}"), kept apart so that an object's
+    own key "[]" is just a key."""
 
-    __slots__ = ("want", "children", "steps")
+    __slots__ = ("want", "types", "no_bool", "fields", "elem", "each")
 
     def __init__(self) -> None:
         self.want: str | None = None
-        self.children: dict[str, _Node] = {}
-        self.steps: tuple[tuple[str, _Node], ...] = ()  # children's items, frozen by _compile
+        self.types: tuple[type, ...] | None = None  # None: any type
+        self.no_bool = False  # numbers: a boolean is not one (bool is an int in Python)
+        self.fields: dict[str, _Node] = {}
+        self.elem: _Node | None = None
+        self.each: _Node | None = None
+
+    def step(self, name: str) -> _Node:
+        if name == "[]":
+            self.elem = self.elem or _Node()
+            return self.elem
+        if name == "{}":
+            self.each = self.each or _Node()
+            return self.each
+        return self.fields.setdefault(name, _Node())
 
 
 def _compile(paths: list[tuple[tuple[str, ...], str]]) -> _Node:
@@ -124,43 +130,41 @@ def _compile(paths: list[tuple[tuple[str, ...], str]]) -> _Node:
     root = _Node()
     for path, want in paths:
         node = root
-        for step in path:
-            node = node.children.setdefault(step, _Node())
-        node.want = want
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        node.steps = tuple(node.children.items())
-        stack.extend(node.children.values())
+        for name in path:
+            node = node.step(name)
+        node.want, node.types = want, _TYPES.get(want)
+        node.no_bool = want in ("int", "str|int")
     return root
 
 
 def _check(value: Any, node: _Node, element: bool) -> list[Any] | None:
     """None when value fits; else [problem, innermost step, ..., outermost step], the path built only
-    for the rare object that breaks its schema. A list element or mapping value must have the type (null
-    too is wrong there); a key may be absent."""
-    want = node.want
-    if want is not None and (not _ok(value, want) or (element and value is None and want != "any")):
-        return [f"expected {_NAMES[want]}, got {_type_name(value)}"]
-    if value is None:  # absent: nothing below it to check
+    for the rare object that breaks its schema. An absent key or null value is unset and fine, but a
+    null list element or mapping value is wrong where a type is wanted. Walks the object's own keys
+    (few) rather than the schema's (many, mostly absent)."""
+    if value is None:
+        if element and node.types is not None:
+            return [f"expected {_NAMES[node.want or '']}, got null"]
         return None
-    for step, child in node.steps:
-        if step == "[]":
-            for i, item in enumerate(value) if isinstance(value, list) else ():
-                found = _check(item, child, True)
-                if found:
-                    found.append(i)
-                    return found
-        elif step == "{}":
-            for k, item in value.items() if isinstance(value, dict) else ():
-                found = _check(item, child, True)
+    types = node.types
+    if types is not None and (not isinstance(value, types) or (node.no_bool and isinstance(value, bool))):
+        return [f"expected {_NAMES[node.want or '']}, got {_type_name(value)}"]
+    if isinstance(value, dict):
+        fields, each = node.fields, node.each
+        if fields or each:
+            for k, item in value.items():
+                child = fields.get(k) if isinstance(k, str) else None
+                found = _check(item, child, False) if child is not None else None
+                if found is None and each is not None:
+                    found = _check(item, each, True)
                 if found:
                     found.append(str(k))
                     return found
-        elif isinstance(value, dict):
-            found = _check(value.get(step), child, False)
+    elif isinstance(value, list) and node.elem is not None:
+        for i, item in enumerate(value):
+            found = _check(item, node.elem, True)
             if found:
-                found.append(step)
+                found.append(i)
                 return found
     return None
 
