@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, registry
 from .cronjob import DEFAULT_IMAGE
@@ -36,7 +36,8 @@ with --fail-on warn), 2 usage, connection or configuration error.
 
 examples:
   argodoctor check                          # the current kubeconfig context
-  argodoctor check -n team-a -n team-b      # also treat these as workflow namespaces
+  argodoctor check -n team-a -n team-b      # only these namespaces (and what is cluster-wide)
+  argodoctor check --workflow-namespace new-team   # judge a namespace with no workflows yet
   argodoctor check --checks 'AD2*' -o json  # artifact checks, machine-readable
   argodoctor check --snapshot examples/seed-broken
 """
@@ -55,23 +56,53 @@ examples:
 """
 
 
-def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: bool = True) -> None:
-    """Connection flags; with argo, also the Argo and object-store flags that checks and fixes use."""
+def _add_connection_flags(g: Any, default: Any) -> None:
+    """--kubeconfig, --context, --as, --as-group: on the top-level parser (default None) and again on each
+    command that connects (default SUPPRESS, so a value given before the command is kept)."""
+    g.add_argument("--kubeconfig", metavar="FILE", default=default,
+                   help="kubeconfig file (default: the files of $KUBECONFIG, merged as kubectl merges them, "
+                        "else ~/.kube/config, else the in-cluster config)")
+    g.add_argument("--context", default=default, help="kubeconfig context to use (default: its current context)")
+    g.add_argument("--as", dest="as_user", metavar="USER", default=default,
+                   help="impersonate USER, e.g. system:serviceaccount:argodoctor:argodoctor to see what the "
+                        "CronJob sees (needs the impersonate verb)")
+    g.add_argument("--as-group", dest="as_groups", metavar="GROUP", action="append",
+                   default=[] if default is None else default, help="impersonate GROUP too (repeatable; with --as)")
+
+
+def _add_global_flags(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="log API requests and internals to stderr")
+    p.add_argument("--no-color", action="store_true", default=default,
+                   help="no colours, even on a terminal (as NO_COLOR=1)")
+
+
+def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: bool = True,
+                       scope: bool = False) -> None:
+    """Connection flags; with argo, also the Argo and object-store flags that checks and fixes use; with
+    scope, -n / -A (check)."""
     g = p.add_argument_group("cluster")
-    g.add_argument("--kubeconfig", metavar="FILE",
-                   help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster config)")
-    g.add_argument("--context", help="kubeconfig context to use (default: its current context)")
+    _add_connection_flags(g, argparse.SUPPRESS)
     if snapshot:
         g.add_argument("--snapshot", metavar="PATH",
                        help="read objects from a file or directory of YAML/JSON instead of a cluster "
                             "(live-only checks report skip)")
-    g.add_argument("--request-timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
-                   help="read timeout of each API request (default 30; connecting times out after 5)")
+    g.add_argument("--request-timeout", type=_duration, default=30.0, metavar="DURATION",
+                   help="read timeout of each API request, as kubectl takes it: 30s, 1m, 500ms or seconds "
+                        "(default 30s; connecting times out after 5s)")
     if not argo:
         return
     a = p.add_argument_group("argo")
-    a.add_argument("-n", "--namespace", dest="namespaces", action="append", default=[], metavar="NS",
-                   help="also treat NS as a workflow namespace (repeatable)")
+    if scope:
+        a.add_argument("-n", "--namespace", dest="only_namespaces", action="append", default=[], metavar="NS",
+                       help="report only on NS (repeatable) and on what is cluster-wide (the controller, "
+                            "CRDs, bindings); the kubeconfig context's namespace plays no part: like "
+                            "`kubectl get -A`, every workflow namespace is checked unless -n is given")
+        a.add_argument("-A", "--all-namespaces", action="store_true",
+                       help="every workflow namespace (the default; the opposite of -n)")
+    a.add_argument("--workflow-namespace", dest="namespaces", action="append", default=[], metavar="NS",
+                   help="also treat NS as a workflow namespace though it holds no workflow objects yet "
+                        "(repeatable)")
     a.add_argument("--argo-version", metavar="VERSION",
                    help="Argo version to judge by, e.g. v3.5.15 (default: the controller image's tag)")
     a.add_argument("--controller-namespace", metavar="NS",
@@ -95,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `argodoctor COMMAND --help` for each command's flags. Check ids and what they "
                "mean: `argodoctor list` and docs/checks.md.")
     p.add_argument("--version", action="version", version=f"argodoctor {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log API requests and internals to stderr")
-    p.add_argument("--no-color", action="store_true", help="no colours, even on a terminal (as NO_COLOR=1)")
+    _add_global_flags(p, False)
+    _add_connection_flags(p.add_argument_group("connection (also accepted after the command)"), None)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("check", help="run the checks and report", description="Run the checks against "
                        "a cluster or a snapshot and report one line per result.", epilog=EPILOG_CHECK,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_cluster_flags(c)
+    _add_cluster_flags(c, scope=True)
     c.add_argument("--checks", metavar="IDS", help="comma-separated check ids, slugs or globs (e.g. AD203,'AD1*')")
     c.add_argument("-o", "--output", choices=(*FORMATS, "wide"), default="table", metavar="FORMAT",
                    help="table (default, for people: failures first, passes rolled up per check), wide (the "
@@ -216,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "checks read and write nothing but that ConfigMap and Events.",
                         epilog="examples:\n  argodoctor cronjob manifest > argodoctor-cronjob.yaml\n"
                                "  argodoctor cronjob install --schedule '0 3 * * *' --report-to s3://reports/argo "
-                               "--yes -- -n team-a\n  argodoctor cronjob uninstall --yes",
+                               "--yes -- --workflow-namespace team-a\n  argodoctor cronjob uninstall --yes",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     cjsub = cj.add_subparsers(dest="cronjob_command", metavar="manifest|install|uninstall")
     for verb, text in (("manifest", "print the manifests (YAML)"), ("install", "apply the manifests"),
@@ -245,13 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("role", help="print the ClusterRole argodoctor needs to read a cluster",
                    description="Print a ClusterRole (YAML) granting get/list/watch on every kind the "
                                "checks read; bind it to the identity argodoctor runs as.")
+    for parser in _commands(p):  # -v and --no-color after the command too, as kubectl takes them
+        _add_global_flags(parser, argparse.SUPPRESS)
     return p
+
+
+def _commands(p: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every (sub)command's parser below p."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                yield child
+                yield from _commands(child)
 
 
 def _kube(args: argparse.Namespace) -> Kube:
     from .kube import Kube
 
-    kube = Kube(args.kubeconfig, args.context, timeout=(5.0, args.request_timeout))
+    kube = Kube(args.kubeconfig, args.context, timeout=(5.0, args.request_timeout), as_user=args.as_user,
+                as_groups=tuple(args.as_groups))
     try:
         kube.request("GET", "/version")
     except KubeError as e:
@@ -290,6 +333,24 @@ def _run(ctx: Context, checks: list, console: Console) -> Report:
     version = str(ctx.version) if _safe(lambda: ctx.version) else None
     return Report(ctx.view.name, version, started.isoformat().replace("+00:00", "Z"),
                   time.monotonic() - t0, results)
+
+
+def _namespaces_exist(view: ClusterView, names: list[str]) -> None:
+    """-n / --workflow-namespace must name namespaces that exist: a typo is an error, never findings
+    about a namespace nobody made. Unknowable (no Namespaces readable or in the snapshot): not judged."""
+    if not names:
+        return
+    try:
+        known = {(ns.get("metadata") or {}).get("name") for ns in view.list("Namespace")}
+    except KubeError:
+        return
+    missing = [n for n in dict.fromkeys(names) if n not in known]
+    if known and missing:
+        import difflib
+
+        close = difflib.get_close_matches(missing[0], [k for k in known if k], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (`kubectl get namespaces` lists them)"
+        raise UserError(f"namespace {', '.join(missing)} does not exist{hint}")
 
 
 def _safe(fn):
@@ -335,8 +396,12 @@ def _check(args: argparse.Namespace) -> int:
     if (destinations and any(d.scheme != "file" for d in destinations) or args.events) and args.snapshot:
         raise UserError("--report-to configmap:// or s3:// and --events need a live cluster, not --snapshot")
     view: ClusterView = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
+    _namespaces_exist(view, [*args.only_namespaces, *args.namespaces])
     ctx = _context(args, view)
     report = _run(ctx, checks, Console(stderr=True))
+    if args.only_namespaces:  # -n: those namespaces and what is cluster-wide, in every output and the exit code
+        scope = set(args.only_namespaces)
+        report.results = [r for r in report.results if r.namespace is None or r.namespace in scope]
     report.results = exemptions.apply(report.results, config, view)
     # The report's JSON form, built only when something needs it (at scale it is a dict per result).
     doc = report.to_dict() if destinations or args.events or args.output == "json" else None
@@ -554,7 +619,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
                         "re-run with --allow-destructive")
     rems = [r for r in rems if r.id not in blocked]
     kube = _kube(args)
-    ctx = _context(args, LiveView(kube))
+    view = LiveView(kube)
+    _namespaces_exist(view, args.namespaces)
+    ctx = _context(args, view)
     out = Console(highlight=False)
     writer = PlanWriter(kube, args, out)
     if args.dry_run and len(rems) > 1:
@@ -669,15 +736,27 @@ def _statuses(text: str) -> frozenset[str]:
 _statuses.__name__ = "list of statuses (pass, warn, fail, skip, error)"
 
 
-def _positive_seconds(text: str) -> float:
-    """A timeout in seconds: a number above 0 (argparse turns the ValueError into a usage error)."""
-    value = float(text)
-    if not value > 0 or value == float("inf"):
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(text: str) -> float:
+    """Seconds of a duration as kubectl's --request-timeout takes it (Go's time.ParseDuration: 30s, 1m30s,
+    500ms) or a bare number of seconds; above 0 (argparse turns the ValueError into a usage error)."""
+    import re
+
+    text = text.strip()
+    if re.fullmatch(r"\d+(\.\d*)?|\.\d+", text):
+        value = float(text)
+    elif re.fullmatch(r"((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+", text):
+        value = sum(float(n) * _UNITS[u] for n, u in re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)", text))
+    else:
+        raise ValueError(text)
+    if not 0 < value < float("inf"):
         raise ValueError(text)
     return value
 
 
-_positive_seconds.__name__ = "positive number of seconds"  # argparse names the type in its message
+_duration.__name__ = "duration (30s, 1m, 500ms or seconds)"  # argparse names the type in its message
 
 
 def main(argv: list[str] | None = None) -> int:

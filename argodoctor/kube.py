@@ -1,11 +1,13 @@
 """The one place argodoctor talks HTTP to a Kubernetes API server.
 
-Uses the `kubernetes` package only to load kubeconfig / in-cluster config and
-to sign requests; responses are parsed as plain JSON dicts (the generated
-model classes are slow at scale). Every request has a (connect, read) timeout.
+Plain urllib3 with the connection argodoctor.kubeconfig reads; responses are parsed as plain JSON
+dicts. Not the `kubernetes` package: importing it alone takes half a second, and its generated model
+classes are slow at scale (only the port-forward to an in-cluster object store uses it). Every request
+has a (connect, read) timeout.
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -31,44 +33,80 @@ RETRY_READ = (500, 502, 504)
 
 class Kube:
     def __init__(self, kubeconfig: str | None = None, context: str | None = None,
-                 timeout: tuple[float, float] = (5.0, 30.0)):
-        from kubernetes import client, config
+                 timeout: tuple[float, float] = (5.0, 30.0), *, as_user: str | None = None,
+                 as_groups: tuple[str, ...] = ()):
+        from . import kubeconfig as kc
 
-        cfg = client.Configuration()
-        path = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser(
-            "~/.kube/config")
-        if kubeconfig and not os.path.exists(kubeconfig):
-            raise UserError(f"kubeconfig {kubeconfig} does not exist")
-        if os.path.exists(path):
-            try:
-                config.load_kube_config(config_file=path, context=context, client_configuration=cfg)
-            except Exception as e:  # the loader raises many types; all mean bad config
-                raise UserError(f"cannot load kubeconfig {path}: {e}") from None
-            self.name = context or _current_context(path)
-        else:
-            try:
-                config.load_incluster_config(client_configuration=cfg)
-            except Exception:
-                raise UserError("no kubeconfig found (use --kubeconfig, set KUBECONFIG, "
-                                "or run inside a cluster)") from None
-            self.name = "in-cluster"
-        cfg.retries = False  # fail fast; the timeout bounds each request
-        self.host = cfg.host
+        self.conn = kc.load(kubeconfig, context, as_user=as_user, as_groups=as_groups)
+        self.name, self.host, self.namespace = self.conn.name, self.conn.server, self.conn.namespace
         self.timeout = timeout
-        self.api = client.ApiClient(cfg)
+        self._http: Any = None
+        self._cert: bytes | None = None
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # by HTTP method, for benchmarks and tests
 
+    def _pool(self) -> Any:
+        """The connection pool, rebuilt when an exec plugin hands out a new client certificate."""
+        import urllib3
+
+        conn = self.conn
+        with self._lock:
+            if self._http is not None and self._cert == conn.cert_data:
+                return self._http
+            ctx = _tls_context(conn)
+            kw: dict[str, Any] = {"maxsize": 8, "retries": False, "ssl_context": ctx,
+                                  "timeout": urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1])}
+            if conn.tls_server_name:
+                kw.update(server_hostname=conn.tls_server_name, assert_hostname=conn.tls_server_name)
+            if conn.insecure:
+                kw.update(cert_reqs="CERT_NONE", assert_hostname=False)
+            self._http = urllib3.ProxyManager(conn.proxy_url, **kw) if conn.proxy_url else urllib3.PoolManager(**kw)
+            self._cert = conn.cert_data
+            return self._http
+
+    def _headers(self) -> dict[str, Any]:
+        import urllib3
+
+        conn = self.conn
+        headers = urllib3.HTTPHeaderDict({"Accept": "application/json", "User-Agent": "argodoctor"})
+        token = conn.bearer()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif conn.username is not None:
+            basic = base64.b64encode(f"{conn.username}:{conn.password or ''}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        if conn.impersonate_user:
+            headers["Impersonate-User"] = conn.impersonate_user
+            for group in conn.impersonate_groups:
+                headers.add("Impersonate-Group", group)
+        return headers
+
+    def client_configuration(self) -> Any:
+        """The same connection as a `kubernetes` client Configuration (for its port-forward)."""
+        from kubernetes import client
+
+        conn = self.conn
+        cfg = client.Configuration()
+        cfg.host, cfg.verify_ssl, cfg.retries = conn.server, not conn.insecure, False
+        cfg.ssl_ca_cert = conn.ca_file or (_private_file(conn.ca_data.encode()) if conn.ca_data else None)
+        cfg.cert_file = conn.cert_file or (_private_file(conn.cert_data) if conn.cert_data else None)
+        cfg.key_file = conn.key_file or (_private_file(conn.key_data) if conn.key_data else None)
+        cfg.tls_server_name, cfg.proxy = conn.tls_server_name, conn.proxy_url
+        token = conn.bearer()
+        if token:
+            cfg.api_key = {"authorization": f"Bearer {token}"}
+        return cfg
+
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                 body: Any = None, content_type: str | None = None) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+        from urllib.parse import urlencode
+
+        headers = self._headers()
         if body is not None:
             headers["Content-Type"] = content_type or "application/json"
-            if content_type == APPLY_PATCH and not isinstance(body, (str, bytes)):
-                body = json.dumps(body)  # JSON is YAML; send it as-is
-        _method, url, headers, body, _ = self.api.param_serialize(
-            method=method, resource_path=path, query_params=list((query or {}).items()),
-            header_params=headers, body=body, auth_settings=["BearerToken"])
+            if not isinstance(body, (str, bytes)):
+                body = json.dumps(body)  # JSON is YAML too: apply patches are sent as JSON
+        url = self.host + path + (f"?{urlencode(query)}" if query else "")
         deadline = time.monotonic() + self.timeout[1]
         for attempt in range(MAX_RETRIES + 1):
             status, data, retry_after = self._once(method, path, url, headers, body)
@@ -102,20 +140,14 @@ class Kube:
         with self._lock:
             self.requests[method] += 1
         log.debug("%s %s", method, path)  # never bodies: they may hold secret values
-        from urllib3.exceptions import HTTPError  # loaded with the client already; not at start-up
+        from urllib3.exceptions import HTTPError
 
+        pool = self._pool()
         try:
-            resp = self.api.call_api(method, url, header_params=headers, body=body,
-                                     _request_timeout=self.timeout)
-            data = resp.read()
+            resp = pool.request(method, url, headers=headers, body=body, preload_content=True, redirect=False)
         except (HTTPError, OSError) as e:
             raise KubeError(0, f"cannot reach the API server at {self.host}: {_reason(e)}") from None
-        except Exception as e:  # the client wraps TLS errors in ApiException(status=0)
-            if getattr(e, "status", None) == 0:
-                raise KubeError(0, f"cannot reach the API server at {self.host}: "
-                                   f"{str(getattr(e, 'reason', e)).splitlines()[-1]}") from None
-            raise
-        return resp.status, data, _retry_after(resp)
+        return resp.status, resp.data, _retry_after(resp)
 
     def list(self, path: str, *, page_size: int = 500,
              query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -162,11 +194,37 @@ def _reason(e: Exception) -> str:
     return str(reason).split(": ", 1)[-1] if ">:" in str(reason) else str(reason)
 
 
-def _current_context(path: str) -> str:
-    try:
-        import yaml
+def _tls_context(conn: Any) -> Any:
+    """Trust the cluster's CA (else the system's), present the client certificate if there is one."""
+    import ssl
 
-        with open(path) as f:
-            return (yaml.safe_load(f) or {}).get("current-context") or path
-    except Exception:
-        return path
+    try:
+        ctx = ssl.create_default_context(cafile=conn.ca_file, cadata=conn.ca_data)
+        if conn.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if conn.cert_data:  # ssl loads a chain only from files: private ones, removed at once
+            cert, key = _private_file(conn.cert_data, keep=False), _private_file(conn.key_data or b"", keep=False)
+            try:
+                ctx.load_cert_chain(cert, key)
+            finally:
+                os.unlink(cert)
+                os.unlink(key)
+        elif conn.cert_file:
+            ctx.load_cert_chain(conn.cert_file, conn.key_file)
+    except (ssl.SSLError, OSError, ValueError) as e:
+        raise UserError(f"cannot use the CA or client certificate of {conn.name}: {e}") from None
+    return ctx
+
+
+def _private_file(data: bytes, keep: bool = True) -> str:
+    """A file only this user can read holding data; kept ones are removed when argodoctor exits."""
+    import atexit
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="argodoctor-", suffix=".pem")  # mode 0600
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    if keep:
+        atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    return path

@@ -321,7 +321,7 @@ class PortForward:
         # An ApiClient of this relay's own: kubernetes.stream.portforward swaps the call_api of the client it
         # is given while it connects, which on the shared one would hijack other threads' requests (and,
         # when two relays interleave, leave it swapped for good).
-        core = client.CoreV1Api(client.ApiClient(self.kube.api.configuration))
+        core = client.CoreV1Api(client.ApiClient(self.kube.client_configuration()))
         while True:
             try:
                 local, _ = self.listener.accept()

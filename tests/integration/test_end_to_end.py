@@ -24,7 +24,7 @@ def test_empty_cluster_to_working_argo_with_fix_all(full_control_plane, s3_serve
     kc = str(cp.kubeconfig())
     kube = Kube(kc)
     cp.add_node("node-1", "containerd://1.7.0")
-    base = ("--kubeconfig", kc, "--s3-endpoint", s3_server.endpoint, "-n", "team-a")
+    base = ("--kubeconfig", kc, "--s3-endpoint", s3_server.endpoint, "--workflow-namespace", "team-a")
 
     before = results(cli, *base)
     status = {k: r["status"] for k, r in before.items()}

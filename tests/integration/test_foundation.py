@@ -147,6 +147,19 @@ def test_read_only_user_gets_ad100_and_blinded_checks_do_not_pass(seed, control_
     assert ad201["team-a"] == "pass"  # what it can read still gets checked
 
 
+def test_as_impersonates_and_sees_what_that_user_sees(seed, control_plane, admin_kubeconfig, cli):
+    """--as viewer from the admin's kubeconfig gives viewer's AD100 (the previous test's binding); an
+    identity with no rights at all, impersonated with a group, fails AD100 the same way."""
+    code, out, err = cli("check", "--kubeconfig", admin_kubeconfig, "--as", "viewer", "--checks", "AD100", "-o", "json")
+    [ad100] = json.loads(out)["results"]
+    assert code == 1 and ad100["status"] == "fail" and "User viewer cannot list secrets" in ad100["message"], err
+    code, out, _ = cli("check", "--kubeconfig", admin_kubeconfig, "--checks", "AD100", "-o", "json")
+    assert json.loads(out)["results"][0]["status"] == "pass"
+    code, _, err = cli("--as", "nobody", "check", "--kubeconfig", admin_kubeconfig, "--as-group", "g", "--checks",
+                       "AD100")  # global flags before the command, too
+    assert code == 1 and "Traceback" not in err
+
+
 def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
     kc = str(admin_kubeconfig)
     code, _, err = cli("snapshot", "-o", tmp_path / "snap", "--kubeconfig", kc)

@@ -60,10 +60,10 @@ CASES = {
          "reportTo": ["s3://reports/argo"], "events": False,
          "pushGateway": {"url": "http://pushgateway.monitoring:9091", "job": "nightly"},
          "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-         "exemptions": yaml.safe_load(EXEMPTIONS)["exemptions"], "extraArgs": ["-n", "team-a"]},
+         "exemptions": yaml.safe_load(EXEMPTIONS)["exemptions"], "extraArgs": ["--workflow-namespace", "team-a"]},
         CronJobSpec(namespace="checks", schedule="*/15 * * * *", image="registry.example/argodoctor:dev",
                     report_to=("s3://reports/argo",), events=False, push_gateway="http://pushgateway.monitoring:9091",
-                    push_job="nightly", exemptions=EXEMPTIONS, extra_args=("-n", "team-a"),
+                    push_job="nightly", exemptions=EXEMPTIONS, extra_args=("--workflow-namespace", "team-a"),
                     resources={"requests": {"cpu": "100m", "memory": "256Mi"},
                                "limits": {"cpu": "1", "memory": "1Gi"}})),
 }
@@ -88,7 +88,7 @@ def test_the_cli_flags_give_the_same_as_the_spec(cli, tmp_path):
     code, out, err = cli("cronjob", "manifest", "--cronjob-namespace", "checks", "--schedule", "*/15 * * * *",
                          "--image", "registry.example/argodoctor:dev", "--report-to", "s3://reports/argo",
                          "--no-events", "--push-gateway", "http://pushgateway.monitoring:9091", "--push-job",
-                         "nightly", "--exemptions", f, "--", "-n", "team-a")
+                         "nightly", "--exemptions", f, "--", "--workflow-namespace", "team-a")
     assert code == 0, err
     spec = CASES["every-setting"][1]
     want = manifests(CronJobSpec(**{**spec.__dict__, "resources": CronJobSpec().resources}))

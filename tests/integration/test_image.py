@@ -173,7 +173,7 @@ def test_the_cronjobs_command_runs_from_the_image_in_cluster(image, cluster, cli
     assert code == 0, out + err
     # What the pod would run, from the manifest itself (the in-cluster S3 endpoint and team-a as check args).
     code, out, _ = cli("cronjob", "manifest", "--report-to", f"s3://{bucket}/from-image", "--",
-                       "--s3-endpoint", s3.endpoint, "-n", "team-a")
+                       "--s3-endpoint", s3.endpoint, "--workflow-namespace", "team-a")
     cron = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "CronJob")
     pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]

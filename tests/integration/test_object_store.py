@@ -104,7 +104,7 @@ def test_bucket_missing_then_fix_create_bucket(a):
 
 def test_create_bucket_if_not_present_turns_it_into_a_warning(a):
     a.set_repo(bucket=bucket_name(), createBucketIfNotPresent={})
-    _, res = a.check("--checks", "AD206", "-n", "argo")
+    _, res = a.check("--checks", "AD206", "--workflow-namespace", "argo")
     r = res[("AD206", "argo")]
     assert r["status"] == "warn" and "createBucketIfNotPresent" in r["message"]
 
@@ -163,7 +163,7 @@ def test_read_only_user_fails_ad207_naming_the_operation(a):
     apply_manifests(a.kube, [secret("readonly", "argo", accesskey=user, secretkey="reader-secret-key-1")])
     a.set_repo(bucket=bucket, accessKeySecret={"name": "readonly", "key": "accesskey"},
                secretKeySecret={"name": "readonly", "key": "secretkey"})
-    _, res = a.check("--checks", "AD20*", "-n", "argo")
+    _, res = a.check("--checks", "AD20*", "--workflow-namespace", "argo")
     assert res[("AD205", "argo")]["status"] == "pass" and res[("AD206", "argo")]["status"] == "pass"
     r = res[("AD207", "argo")]
     assert r["status"] == "fail" and r["message"].startswith("PutObject on")
@@ -171,7 +171,7 @@ def test_read_only_user_fails_ad207_naming_the_operation(a):
     # create-bucket says so when these credentials may not create buckets
     a.set_repo(bucket=bucket_name(), accessKeySecret={"name": "readonly", "key": "accesskey"},
                secretKeySecret={"name": "readonly", "key": "secretkey"})
-    code, out = a.fix("create-bucket", "--yes", "-n", "argo")
+    code, out = a.fix("create-bucket", "--yes", "--workflow-namespace", "argo")
     assert code == 1 and "may not create buckets (AccessDenied)" in out
 
 
@@ -185,7 +185,8 @@ def test_service_without_ready_endpoints_fails_ad501(a):
     assert res[("AD501", "team-a")]["status"] == "fail"
     assert "use endpoint: minio.argo.svc:9000" in res[("AD501", "team-a")]["message"]
     # Without --s3-endpoint, argodoctor (outside the cluster) finds no pod to port-forward to, and says so.
-    code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
+    code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204",
+                             "--workflow-namespace", "argo")
     r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
     assert r["status"] == "fail" and "no ready pod to port-forward to" in r["message"]
 
@@ -204,18 +205,21 @@ def test_tls_endpoint_honours_ca_secret(a, server_bin, tmp_path):
         keys = {"accessKeySecret": {"name": "tls-keys", "key": "accesskey"},
                 "secretKeySecret": {"name": "tls-keys", "key": "secretkey"}}
         a.set_repo(bucket=bucket, endpoint=tls.endpoint, insecure=False, **keys)
-        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204",
+                             "--workflow-namespace", "argo")
         r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
         assert r["status"] == "fail" and "certificate not trusted" in r["message"]
         a.set_repo(bucket=bucket, endpoint=tls.endpoint, insecure=False, caSecret={"name": "s3-ca", "key": "ca.crt"},
                    createBucketIfNotPresent={}, **keys)
-        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD20*", "-n", "argo")
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD20*",
+                             "--workflow-namespace", "argo")
         res = {r["id"]: r for r in json.loads(out)["results"] if r["namespace"] == "argo"}
         assert res["AD204"]["status"] == "pass" and res["AD204"]["message"].startswith("https://")
         assert res["AD205"]["status"] == "pass" and res["AD206"]["status"] == "warn"
         # a plain-HTTP server with insecure false: the TLS step fails and says why
         a.set_repo(bucket=bucket, endpoint=a.s3.endpoint, insecure=False)
-        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204", "-n", "argo")
+        code, out, _ = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", "AD204",
+                             "--workflow-namespace", "argo")
         r = next(r for r in json.loads(out)["results"] if r["namespace"] == "argo")
         assert r["status"] == "fail" and "TLS handshake" in r["message"]
     finally:

@@ -48,7 +48,7 @@ def ready_pod_address(cp) -> dict | None:
 
 
 def check(cli, kc: str) -> dict[str, dict]:
-    code, out, err = cli("check", "--kubeconfig", kc, "--checks", "AD20*", "-n", "argo", "-o", "json")
+    code, out, err = cli("check", "--kubeconfig", kc, "--checks", "AD20*", "--workflow-namespace", "argo", "-o", "json")
     assert code in (0, 1), err
     return {r["id"]: r for r in json.loads(out)["results"] if r["namespace"] == "argo"}
 

@@ -57,12 +57,12 @@ def cluster(own_control_plane, s3_server):
 def test_cronjob_manifests_are_accepted_and_hold_least_privilege(cluster, cli, tmp_path):
     cp, kube, s3, _ = cluster
     kc = str(cp.kubeconfig())
-    code, out, _ = cli("cronjob", "manifest", "--schedule", "*/30 * * * *", "--", "-n", "team-a")
+    code, out, _ = cli("cronjob", "manifest", "--schedule", "*/30 * * * *", "--", "--workflow-namespace", "team-a")
     docs = [d for d in yaml.safe_load_all(out) if d]
     cron = next(d for d in docs if d["kind"] == "CronJob")
     assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["schedule"] == "*/30 * * * *"
     container = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"][-2:] == ["-n", "team-a"] and REPORT in container["command"]
+    assert container["command"][-2:] == ["--workflow-namespace", "team-a"] and REPORT in container["command"]
     sec = container["securityContext"]
     assert sec["runAsNonRoot"] and sec["readOnlyRootFilesystem"] and not sec["allowPrivilegeEscalation"]
     assert container["resources"]["limits"] and container["resources"]["requests"]
@@ -104,7 +104,7 @@ def test_cronjob_command_writes_reports_and_diff_names_the_new_failure(cluster, 
     command = spec.command()[1:]  # what the CronJob's container runs, minus the program name
 
     def run() -> tuple[int, str, str]:
-        return cli(*command, "--kubeconfig", sa_kc, "--s3-endpoint", s3.endpoint, "-n", "team-a")
+        return cli(*command, "--kubeconfig", sa_kc, "--s3-endpoint", s3.endpoint, "--workflow-namespace", "team-a")
 
     code, out, err = run()
     assert code == 0, out + err  # --fail-on none: the report carries the findings
