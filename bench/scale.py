@@ -22,6 +22,7 @@ Usage (from the repository root; the binaries come from tests/controlplane/build
   .venv/bin/python bench/scale.py --big                # and 10000
   .venv/bin/python bench/scale.py --sizes 50,200       # other sizes
   .venv/bin/python bench/scale.py --synthetic-only     # just the 100k-object snapshot (no control plane)
+  .venv/bin/python bench/scale.py --sizes 2000 --popeye build   # side by side with popeye v0.22.1
 """
 from __future__ import annotations
 
@@ -229,13 +230,17 @@ def floor(api: Api) -> tuple[float, int]:
 
 # ---------------------------------------------------------------- measuring argodoctor
 
+# Bytecode caching on, as in an installed wheel (a development shell may turn it off).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(argv: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MiB, exit code) of a subprocess. The peak comes from GNU time when
     there is one: a child forked straight from this (large) process inherits its high-water mark."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         timer = ["/usr/bin/time", "-f", "%M", "-o", rss.name] if os.access("/usr/bin/time", os.X_OK) else []
         t0 = time.perf_counter()
-        proc = subprocess.Popen(timer + argv, stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT)
+        proc = subprocess.Popen(timer + argv, stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT, env=ENV)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -256,7 +261,6 @@ def argodoctor(*args: str) -> list[str]:
 def startup(runs: int = 10) -> dict[str, float]:
     """Median wall seconds of `python -c pass`, `argodoctor --help` and `argodoctor list` (the installed
     script), bytecode caching on as in an installed wheel, after one warm-up run of each."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     script = Path(sys.executable).with_name("argodoctor")
     base = [str(script)] if script.exists() else argodoctor()
     medians = {}
@@ -265,7 +269,7 @@ def startup(runs: int = 10) -> dict[str, float]:
         times = []
         for _ in range(runs + 1):
             t0 = time.perf_counter()
-            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+            subprocess.run(argv, env=ENV, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
             times.append(time.perf_counter() - t0)
         medians[name] = sorted(times[1:])[runs // 2]
     return medians
@@ -307,12 +311,15 @@ def measure(cp: Any, api: Api, kubeconfig: str, n: int, work: Path, repeat: int,
     runs = [first] + [run(argodoctor("check", "--kubeconfig", kubeconfig)) for _ in range(repeat - 1)]
     row["check"], row["rss"] = best(runs)
     row["ratio"] = row["check"] / row["floor"]
-    row["check_json"], row["rss_json"] = best([run(argodoctor("check", "--kubeconfig", kubeconfig, "-o", "json"))
-                                               for _ in range(repeat)])
+    # Side by side with popeye: paired runs, one of each in turn, same cluster, same output format.
+    ours, theirs = [], []
+    for _ in range(repeat):
+        ours.append(run(argodoctor("check", "--kubeconfig", kubeconfig, "-o", "json")))
+        if popeye:
+            theirs.append(run([popeye, "-A", "-o", "json", "--kubeconfig", kubeconfig]))
+    row["check_json"], row["rss_json"] = best(ours)
     if popeye:
-        env_kc = ["--kubeconfig", kubeconfig]
-        row["popeye"], row["rss_popeye"] = best([run([popeye, "-A", "-o", "json", *env_kc])
-                                                 for _ in range(repeat)])
+        row["popeye"], row["rss_popeye"] = best(theirs)
     snap = work / f"snap-{n}"
     snaps = []
     for _ in range(repeat):
@@ -438,9 +445,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--synthetic-objects", type=int, default=100_000,
                    help="objects of the synthetic snapshot (default 100000; 0 skips it)")
     p.add_argument("--synthetic-only", action="store_true", help="only the synthetic snapshot")
-    p.add_argument("--popeye", metavar="BINARY", help="also time `popeye -A -o json` on the same cluster")
+    p.add_argument("--popeye", metavar="BINARY|build",
+                   help="also time `popeye -A -o json` on the same cluster, paired with `check -o json`; "
+                        "`build` builds popeye v0.22.1 from the Go module proxy (bench/popeye/build.sh, cached)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (outputs, audit log)")
     args = p.parse_args(argv)
+    if args.popeye == "build":
+        built = subprocess.run(["bash", str(ROOT / "bench" / "popeye" / "build.sh")], check=True,
+                               stdout=subprocess.PIPE, text=True)
+        args.popeye = built.stdout.strip().splitlines()[-1]
     sizes = sorted({int(s) for s in args.sizes.split(",")}) if args.sizes else [500, 2000, 5000]
     if args.big and not args.sizes:
         sizes.append(10_000)
