@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import dataclasses
 import datetime as dt
@@ -255,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
         x = cjsub.add_parser(verb, help=text, description=text)
         x.add_argument("--cronjob-namespace", default="argodoctor", metavar="NS",
                        help="namespace (default argodoctor)")
+        if verb == "uninstall":  # what it deletes is found by name: none of the settings below matter
+            x.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
+            x.add_argument("-y", "--yes", action="store_true", help="delete without asking")
+            x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
+            _add_cluster_flags(x, snapshot=False, argo=False)
+            continue
         x.add_argument("--schedule", default="0 * * * *", help="cron schedule (default: hourly, '0 * * * *')")
         x.add_argument("--image", default=DEFAULT_IMAGE, help=f"argodoctor image (default {DEFAULT_IMAGE})")
         x.add_argument("--report-to", action="append", default=[], metavar="URL",
@@ -267,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an exemptions file (check --config): stored in a ConfigMap the job mounts")
         x.add_argument("check_args", nargs="*", metavar="-- CHECK-ARGS",
                        help="after --, flags passed to `argodoctor check` (e.g. -- -n team-a --checks 'AD2*')")
-        if verb != "manifest":
+        if verb == "install":
             x.add_argument("--dry-run", action="store_true", help="show the plan and write nothing")
             x.add_argument("-y", "--yes", action="store_true", help="write without asking")
             x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
@@ -373,6 +380,26 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+# What a run built (objects, results), kept until the process ends when argodoctor runs as a command:
+# freeing hundreds of thousands of dicts one by one takes a tenth of a large run, and the operating system
+# takes them back at once. None in-process (tests, library use): there they are freed as usual.
+_PARKED: list[Any] | None = None
+
+
+def entry() -> int:
+    """The console scripts' entry point: main(), then an exit that frees nothing one by one."""
+    global _PARKED
+    _PARKED = []
+    code = main()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe (argodoctor check | head): nothing more to say
+        code = code or 1
+    atexit._run_exitfuncs()  # what a normal exit runs: temporary files, logging's flush
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     with _fewer_collections():
         return _check(args)
@@ -405,6 +432,8 @@ def _check(args: argparse.Namespace) -> int:
     report.results = exemptions.apply(report.results, config, view)
     # The report's JSON form, built only when something needs it (at scale it is a dict per result).
     doc = report.to_dict() if destinations or args.events or args.output == "json" else None
+    if _PARKED is not None:
+        _PARKED.extend((view, ctx, report, report.results, doc))
     history = None
     if doc is not None and (destinations or args.events):
         history = sinks.store(ctx, destinations, doc, events=args.events, s3_secret=args.report_s3_secret)
@@ -512,11 +541,22 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
 
     if not args.cronjob_command:
         raise UserError("cronjob needs a subcommand: manifest, install or uninstall")
-    spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
-                       report_to=tuple(args.report_to), events=not args.no_events,
-                       push_gateway=args.push_gateway, push_job=args.push_job,
-                       exemptions=_read_exemptions(args.exemptions),
-                       extra_args=tuple(args.check_args))
+    if args.cronjob_command != "uninstall":  # before anything is printed or written
+        from .cron_schedule import problem
+
+        why = problem(args.schedule)
+        if why:
+            raise UserError(f"--schedule {args.schedule!r} is not a schedule Kubernetes accepts: {why}")
+        why = _check_args_problem(args.check_args)
+        if why:
+            raise UserError(f"the flags after -- are not valid for `argodoctor check`: {why}")
+    if args.cronjob_command == "uninstall":  # every object install may have made, the exemptions' included
+        spec = CronJobSpec(namespace=args.cronjob_namespace, exemptions="# any")
+    else:
+        spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
+                           report_to=tuple(args.report_to), events=not args.no_events,
+                           push_gateway=args.push_gateway, push_job=args.push_job,
+                           exemptions=_read_exemptions(args.exemptions), extra_args=tuple(args.check_args))
     objs = manifests(spec)
     if args.cronjob_command == "manifest":
         sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
@@ -536,6 +576,20 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     writer.run(plan, plan.remediation)
     writer.finish()
     return 1 if writer.failures else 0
+
+
+def _check_args_problem(extra: list[str]) -> str | None:
+    """What argparse would say about `argodoctor check EXTRA`, or None when it parses."""
+    import io
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            build_parser().parse_args(["check", *extra])
+    except SystemExit:
+        lines = err.getvalue().strip().splitlines()
+        return lines[-1].split("error: ", 1)[-1] if lines else "they do not parse"
+    return None
 
 
 def _read_exemptions(path: str | None) -> str:

@@ -25,6 +25,9 @@ def _blocking_reason(cid: str, r: Result) -> str | None:
     return None
 
 
+_NEVER_BLOCKS = frozenset((Status.PASS, Status.WARN, Status.EXEMPT))
+
+
 class _Blocking:
     """One check's results, indexed once: per namespace (None: cluster-wide) the first result, by
     position, that blocks dependants there. Remembers the list it indexed and its length, so a list
@@ -36,6 +39,8 @@ class _Blocking:
         self.results, self.size = results, len(results)
         self.first: dict[str | None, tuple[int, str]] = {}
         for i, r in enumerate(results):
+            if r.status in _NEVER_BLOCKS:
+                continue
             if r.namespace not in self.first:
                 reason = _blocking_reason(cid, r)
                 if reason is not None:

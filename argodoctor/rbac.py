@@ -293,6 +293,8 @@ class Evaluator:
         self._by_group: dict[tuple[str, str], list[_Binding]] = {}
         # username / group -> the namespaces whose RoleBindings name it (for "every binding of X").
         self._scopes: dict[tuple[str, str], set[str]] = {}
+        # _applying per (subject, namespace): each identity is asked about several permissions
+        self._applying_cache: dict[tuple[Subject, str], list[_Binding]] = {}
         order = 0
         for kind, items in (("ClusterRoleBinding", cluster_role_bindings), ("RoleBinding", role_bindings)):
             for obj in items or ():
@@ -330,6 +332,12 @@ class Evaluator:
         return users, groups
 
     def _applying(self, user: Subject, namespace: str) -> list[_Binding]:
+        cached = self._applying_cache.get((user, namespace))
+        if cached is None:
+            cached = self._applying_cache[(user, namespace)] = self._find_applying(user, namespace)
+        return cached
+
+    def _find_applying(self, user: Subject, namespace: str) -> list[_Binding]:
         scopes = [""] + ([namespace] if namespace else [])  # RoleBindings only for namespaced requests
         found: dict[int, _Binding] = {}
         username = user.username

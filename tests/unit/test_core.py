@@ -261,7 +261,7 @@ def test_wheel_keeps_plugins_under_argodoctor(tmp_path):
     eps = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(eps).decode()
     assert "[argodoctor.checks]" in text and "AD203 = argodoctor.checks.artifacts:SecretResolves" in text
-    assert "kubectl-argodoctor = argodoctor.cli:main" in text
+    assert "kubectl-argodoctor = argodoctor.cli:entry" in text
 
 
 def test_entry_points_read_as_importlib_metadata_reads_them():
