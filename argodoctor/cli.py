@@ -283,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("role", help="print the ClusterRole argodoctor needs to read a cluster",
                    description="Print a ClusterRole (YAML) granting get/list/watch on every kind the "
                                "checks read; bind it to the identity argodoctor runs as.")
+    comp = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+                          description="A completion script for commands, flags, check and remediation ids.",
+                          epilog="examples:\n  source <(argodoctor completion bash)        # in ~/.bashrc\n"
+                                 "  source <(argodoctor completion zsh)         # in ~/.zshrc\n"
+                                 "  argodoctor completion fish | source         # in ~/.config/fish/config.fish",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    comp.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")
     for parser in _commands(p):  # -v and --no-color after the command too, as kubectl takes them
         _add_global_flags(parser, argparse.SUPPRESS)
     return p
@@ -763,6 +770,15 @@ def cmd_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_completion(args: argparse.Namespace) -> int:
+    from .completion import script
+
+    checks = [c.id for c in registry.all_checks()]
+    rems = [r.id for r in registry.all_remediations()]
+    sys.stdout.write(script(args.shell, build_parser(), checks, rems))
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .docs_text import section
 
@@ -771,7 +787,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"check": cmd_check, "fix": cmd_fix, "list": cmd_list, "snapshot": cmd_snapshot, "role": cmd_role,
-            "report": cmd_report, "cronjob": cmd_cronjob, "explain": cmd_explain}
+            "report": cmd_report, "cronjob": cmd_cronjob, "explain": cmd_explain, "completion": cmd_completion}
 
 
 _STATUS_WORDS = {"pass": "pass", "passed": "pass", "warn": "warn", "warning": "warn", "warnings": "warn",

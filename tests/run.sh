@@ -3,17 +3,30 @@
 # Go-built etcd, kube-apiserver, S3 server and Pushgateway into ~/.cache/argodoctor, Debian's
 # chromium for tests/browser, buildah and mmdebstrap for the image test, Microsoft's SARIF
 # validator from npm into ~/.cache/argodoctor) and runs the whole suite. Each install step is
-# skipped when its result is already there. Extra arguments go to pytest.
+# skipped when its result is already there. Extra arguments go to pytest; `bash tests/run.sh
+# tests/unit` needs no Go (the servers are built only when integration tests are selected).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
-bin_dir=$(bash tests/controlplane/build.sh)
-echo "test servers: $bin_dir"
+# The Go-built servers, Chromium and buildah serve tests/integration and tests/browser only: when
+# every path given is under tests/unit (`bash tests/run.sh tests/unit`), none of them is needed.
+only_unit=false
+paths=()
+for a in "$@"; do [[ "$a" == -* ]] || paths+=("$a"); done
+if [ ${#paths[@]} -gt 0 ]; then
+  only_unit=true
+  for p in "${paths[@]}"; do [[ "$p" == tests/unit* ]] || only_unit=false; done
+fi
+bin_dir=""
+if ! $only_unit; then
+  bin_dir=$(bash tests/controlplane/build.sh)
+  echo "test servers: $bin_dir"
+fi
 
 # tests/browser: headless Chromium from Debian (installing it needs root).
-if ! command -v chromium >/dev/null; then
+if ! $only_unit && ! command -v chromium >/dev/null; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing chromium (apt-get) ..." >&2
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
@@ -27,7 +40,7 @@ fi
 
 # tests/integration/test_image.py: buildah (builds and runs the image without a Docker engine) and
 # mmdebstrap (a Debian base with python3 when the default base image cannot be pulled), from Debian.
-if ! command -v buildah >/dev/null || ! command -v mmdebstrap >/dev/null; then
+if ! $only_unit && { ! command -v buildah >/dev/null || ! command -v mmdebstrap >/dev/null; }; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "installing buildah and mmdebstrap (apt-get) ..." >&2
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah mmdebstrap >/dev/null; }; then
@@ -64,4 +77,5 @@ if [ ! -x "$sarif_bin" ]; then
 fi
 
 .venv/bin/ruff check .
-ARGODOCTOR_BIN_DIR="$bin_dir" ARGODOCTOR_SARIF_MULTITOOL="$sarif_bin" .venv/bin/python -m pytest -ra "$@"
+if [ -n "$bin_dir" ]; then export ARGODOCTOR_BIN_DIR="$bin_dir"; fi
+ARGODOCTOR_SARIF_MULTITOOL="$sarif_bin" .venv/bin/python -m pytest -ra "$@"
