@@ -280,9 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
             x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
             _add_cluster_flags(x, snapshot=False, argo=False)
 
-    sub.add_parser("role", help="print the ClusterRole argodoctor needs to read a cluster",
-                   description="Print a ClusterRole (YAML) granting get/list/watch on every kind the "
-                               "checks read; bind it to the identity argodoctor runs as.")
+    ro = sub.add_parser("role", help="print the ClusterRole argodoctor needs (to check, or to fix)",
+                        description="Print a ClusterRole granting get/list/watch on every kind the checks "
+                                    "read (--for check), or that and writing what the remediations write "
+                                    "(--for fix); with --service-account, its ClusterRoleBinding too.",
+                        epilog="examples:\n  argodoctor role --service-account argodoctor/argodoctor | kubectl "
+                               "apply -f -\n  argodoctor role --for fix -o json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ro.add_argument("--for", dest="purpose", choices=["check", "fix"], default="check",
+                    help="check (default: read only) or fix (also create, patch and delete what fixes write)")
+    ro.add_argument("--service-account", metavar="NS/NAME", type=_namespaced_name,
+                    help="also print the ClusterRoleBinding of the role to this ServiceAccount")
+    ro.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml",
+                    help="yaml (default, one document per object) or json (a List)")
     comp = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
                           description="A completion script for commands, flags, check and remediation ids.",
                           epilog="examples:\n  source <(argodoctor completion bash)        # in ~/.bashrc\n"
@@ -762,12 +772,30 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    import yaml
+    from .permissions import binding, fixer_cluster_role, reader_cluster_role
 
-    from .permissions import reader_cluster_role
+    role = fixer_cluster_role() if args.purpose == "fix" else reader_cluster_role()
+    objs = [role] + ([binding(role, args.service_account)] if args.service_account else [])
+    if args.output == "json":
+        _write_doc({"apiVersion": "v1", "kind": "List", "items": objs} if len(objs) > 1 else role, "json")
+    else:
+        import yaml
 
-    sys.stdout.write(yaml.safe_dump(reader_cluster_role(), sort_keys=False))
+        sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
     return 0
+
+
+def _namespaced_name(text: str) -> str:
+    """NS/NAME, both DNS labels (argparse turns the ValueError into a usage error)."""
+    import re
+
+    label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+    if not re.fullmatch(rf"{label}/{label}(\.{label})*", text):
+        raise ValueError(text)
+    return text
+
+
+_namespaced_name.__name__ = "NAMESPACE/NAME"
 
 
 def cmd_completion(args: argparse.Namespace) -> int:

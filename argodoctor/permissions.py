@@ -31,6 +31,21 @@ def whoami(kube: Kube) -> str:
     return f"User {name}" if name else "argodoctor's identity"
 
 
+# What `fix` writes, by API group: the objects its remediations plan (remediations/*.py) and the kinds of
+# Argo's install manifests that install-argo applies (every release's cluster-install.yaml and
+# namespace-install.yaml, v2.12..v4.1, PriorityClass included). Server-side apply is create or patch;
+# replace-broad-binding deletes; bind and escalate let it grant the executor's rules and Argo's roles
+# without holding every one of them itself.
+FIX_WRITES = {
+    "": ["namespaces", "configmaps", "secrets", "serviceaccounts", "services", "persistentvolumeclaims"],
+    "apps": ["deployments"],
+    "rbac.authorization.k8s.io": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+    "apiextensions.k8s.io": ["customresourcedefinitions"],
+    "scheduling.k8s.io": ["priorityclasses"],
+}
+WRITE_VERBS = ["get", "list", "watch", "create", "patch", "update", "delete"]
+
+
 def reader_cluster_role(name: str = "argodoctor-reader") -> dict[str, Any]:
     """A ClusterRole that may read every kind the checks read, and nothing else."""
     by_group: dict[str, list[str]] = {}
@@ -40,3 +55,25 @@ def reader_cluster_role(name: str = "argodoctor-reader") -> dict[str, Any]:
              for g, r in sorted(by_group.items())]
     return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": name}, "rules": rules}
+
+
+def fixer_cluster_role(name: str = "argodoctor-fixer") -> dict[str, Any]:
+    """A ClusterRole for `fix`: the reader's rules, and writing what the remediations write."""
+    role = reader_cluster_role(name)
+    role["rules"] += [{"apiGroups": [g], "resources": r, "verbs": WRITE_VERBS} for g, r in FIX_WRITES.items()]
+    role["rules"].append({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "clusterroles"],
+                          "verbs": ["bind", "escalate"]})
+    # AD100 and the re-check after a fix ask what the caller may do
+    role["rules"].append({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"],
+                          "verbs": ["create"]})
+    return role
+
+
+def binding(role: dict[str, Any], service_account: str) -> dict[str, Any]:
+    """The ClusterRoleBinding of role to NAMESPACE/NAME."""
+    ns, _, name = service_account.partition("/")
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": role["metadata"]["name"]},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": role["metadata"]["name"]},
+            "subjects": [{"kind": "ServiceAccount", "namespace": ns, "name": name}]}

@@ -76,3 +76,31 @@ def test_request_timeout_rejects_what_is_no_positive_duration(text, capsys):
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["check", f"--request-timeout={text}"])
     assert exit_.value.code == 2 and "--request-timeout: invalid duration" in capsys.readouterr().err
+
+
+def test_role_for_check_and_fix_with_its_binding(cli):
+    import yaml
+
+    from argodoctor.rbac import Evaluator, Request, service_account
+
+    code, out, _ = cli("role", "--service-account", "argodoctor/argodoctor")
+    role, crb = yaml.safe_load_all(out)
+    assert code == 0 and role["kind"] == "ClusterRole" and crb["kind"] == "ClusterRoleBinding"
+    assert crb["roleRef"]["name"] == role["metadata"]["name"] == "argodoctor-reader"
+    sa = service_account("argodoctor", "argodoctor")
+    ev = Evaluator([], [role], [], [crb])
+    assert ev.allows(sa, Request("list", "secrets", ""))
+    assert not ev.allows(sa, Request("patch", "configmaps", "argo"))
+    code, out, _ = cli("role", "--for", "fix", "--service-account", "ops/fixer", "-o", "json")
+    doc = json.loads(out)
+    fixer, crb = doc["items"]
+    ev = Evaluator([], [fixer], [], [crb])
+    sa = service_account("ops", "fixer")
+    for verb, resource, group in (("patch", "configmaps", ""), ("create", "secrets", ""),
+                                  ("delete", "rolebindings", "rbac.authorization.k8s.io"),
+                                  ("bind", "clusterroles", "rbac.authorization.k8s.io"),
+                                  ("create", "customresourcedefinitions", "apiextensions.k8s.io"),
+                                  ("list", "workflows", "argoproj.io")):
+        assert ev.allows(sa, Request(verb, resource, "argo", group=group)), (verb, resource)
+    code, _, _ = cli("role", "-o", "json")
+    assert code == 0
