@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 on failures only (default), on warnings too, or never (scheduled runs)")
     c.add_argument("--config", metavar="FILE",
                    help="exemptions file (default: .argodoctor.yaml in the working directory when present)")
+    c.add_argument("--no-annotation-exemptions", action="store_true",
+                   help="ignore argodoctor.io/exempt annotations on objects (for auditors: only the reviewed "
+                        "exemptions file counts)")
     r = c.add_argument_group("reports")
     r.add_argument("--report-to", action="append", default=[], metavar="URL",
                    help="also store the report at configmap://NAMESPACE/NAME (latest, previous and a bounded "
@@ -446,7 +449,12 @@ def _check(args: argparse.Namespace) -> int:
     if args.only_namespaces:  # -n: those namespaces and what is cluster-wide, in every output and the exit code
         scope = set(args.only_namespaces)
         report.results = [r for r in report.results if r.namespace is None or r.namespace in scope]
-    report.results = exemptions.apply(report.results, config, view)
+    used: set[int] = set()
+    report.results = exemptions.apply(report.results, config, view, annotations=not args.no_annotation_exemptions,
+                                      used=used)
+    for warning in exemptions.config_warnings(config, used, [c.id for c in registry.all_checks()],
+                                              [c.id for c in checks]):
+        print(f"argodoctor: warning: {warning}", file=sys.stderr)
     # The report's JSON form, built only when something needs it (at scale it is a dict per result).
     doc = report.to_dict() if destinations or args.events or args.output == "json" else None
     if _PARKED is not None:

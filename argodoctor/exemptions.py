@@ -138,8 +138,11 @@ def _annotated(view: ClusterView, r: Result, problems: dict[str, Result]) -> lis
 
 
 def apply(results: list[Result], config: list[Exemption], view: ClusterView,
-          today: dt.date | None = None) -> list[Result]:
-    """Results with exempted ones turned into `exempt`; expired exemptions say so and change nothing."""
+          today: dt.date | None = None, *, annotations: bool = True,
+          used: set[int] | None = None) -> list[Result]:
+    """Results with exempted ones turned into `exempt`; expired exemptions say so and change nothing.
+    annotations=False (--no-annotation-exemptions) honours the config file only; `used` collects the
+    positions in config of the exemptions that matched a finding."""
     today = today or dt.date.today()
     out = []
     problems: dict[str, Result] = {}
@@ -147,10 +150,15 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
         if r.status in (Status.PASS, Status.SKIP):
             out.append(r)
             continue
+        matched = [i for i, e in enumerate(config) if e.matches(r)]
+        from_config = [config[i] for i in matched]
+        if used is not None:
+            used.update(matched)
         try:
-            candidates = [e for e in config + _annotated(view, r, problems) if e.matches(r)]
+            candidates = from_config + ([e for e in _annotated(view, r, problems) if e.matches(r)]
+                                        if annotations else [])
         except KubeError:
-            candidates = [e for e in config if e.matches(r)]
+            candidates = from_config
         active = next((e for e in candidates if e.expires is None or e.expires >= today), None)
         if active:
             out.append(dataclasses.replace(r, status=Status.EXEMPT, remediation=None, exemption={
@@ -162,3 +170,23 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
         else:
             out.append(r)
     return out + list(problems.values())
+
+
+def config_warnings(config: list[Exemption], used: set[int], check_ids: list[str],
+                    selected: list[str]) -> list[str]:
+    """What is wrong with the config's exemptions though the run went on: a check pattern no check
+    has, or an exemption that matched no finding although its check ran (fixed since? remove it)."""
+    import difflib
+
+    out = []
+    for i, e in enumerate(config):
+        pattern = e.check.upper()
+        if not any(fnmatch.fnmatchcase(c, pattern) for c in check_ids):
+            close = difflib.get_close_matches(pattern, check_ids, n=1)
+            out.append(f"{e.source}, exemption {i + 1}: check {e.check} is no argodoctor check"
+                       + (f" (did you mean {close[0]}?)" if close else " (`argodoctor list` lists them)"))
+        elif i not in used and any(fnmatch.fnmatchcase(c, pattern) for c in selected):
+            where = "".join(f" {x}" for x in (e.namespace, e.object) if x)
+            out.append(f"{e.source}, exemption {i + 1} ({e.check}{where}) matched no finding in this run: "
+                       "remove it if what it accepted is gone")
+    return out

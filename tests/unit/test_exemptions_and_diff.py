@@ -149,3 +149,34 @@ def test_exempt_reports_follow_the_published_schema_and_diff_never_calls_them_fi
     sup = [x for x in json.loads(out)["runs"][0]["results"] if x.get("suppressions")]
     assert sup and sup[0]["suppressions"][0] == {"kind": "external", "status": "accepted",
                                                  "justification": "copied by hand, OPS-7"}
+
+
+def test_config_warns_of_unknown_checks_and_unused_exemptions_and_auditors_skip_annotations(cli, tmp_path):
+    import json
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "seed-broken"
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    for f in example.glob("*.yaml"):
+        text = f.read_text()
+        if f.name == "argo.yaml":  # the argo Namespace accepts AD303 by annotation
+            text = text.replace("  name: argo\n---", "  name: argo\n  annotations:\n    argodoctor.io/exempt: AD303\n"
+                                "    argodoctor.io/exempt-reason: the controller's namespace, reviewed\n---", 1)
+        (snap / f.name).write_text(text)
+    config = tmp_path / "ex.yaml"
+    config.write_text("exemptions:\n- check: AD3O3\n  reason: typo\n- check: AD203\n  namespace: nowhere\n"
+                      "  reason: stale\n- check: AD2*\n  namespace: team-a\n  reason: in use\n")
+    code, out, err = cli("check", "--snapshot", snap, "--config", config, "-o", "json")
+    lines = err.splitlines()
+    assert f"argodoctor: warning: config {config}, exemption 1: check AD3O3 is no argodoctor check (did you mean " \
+           "AD303?)" in lines
+    assert any("exemption 2 (AD203 nowhere) matched no finding" in line for line in lines)
+    assert not any("exemption 3" in line for line in lines)  # it matched team-a's AD203
+    status = {(r["id"], r["namespace"]): r["status"] for r in json.loads(out)["results"]}
+    assert status[("AD303", "argo")] == "exempt" and status[("AD203", "team-a")] == "exempt"
+    _, out, err = cli("check", "--snapshot", snap, "--config", config, "-o", "json", "--no-annotation-exemptions")
+    status = {(r["id"], r["namespace"]): r["status"] for r in json.loads(out)["results"]}
+    assert status[("AD303", "argo")] == "warn" and status[("AD203", "team-a")] == "exempt"
+    _, _, err = cli("check", "--snapshot", snap, "--config", config, "--checks", "AD1*")
+    assert "matched no finding" not in err  # AD2 did not run: nothing to say about its exemptions
