@@ -135,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "a cluster or a snapshot and report one line per result.", epilog=EPILOG_CHECK,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_cluster_flags(c, scope=True)
+    m = c.add_argument_group("manifests (before apply)")
+    m.add_argument("-f", "--filename", dest="filenames", action="append", default=[], metavar="PATH",
+                   help="judge the objects of PATH as they will be once applied: a file, a directory, or - for "
+                        "stdin (what `helm template` or `kubectl kustomize` prints); repeatable. Overlaid on the "
+                        "live cluster unless --offline; findings name file:line")
+    m.add_argument("--offline", action="store_true", help="with -f: judge the files alone, no cluster")
+    m.add_argument("--apply-namespace", metavar="NS",
+                   help="with -f: the namespace of namespaced objects that name none, as `kubectl apply -n NS` "
+                        "(default: the kubeconfig context's namespace, else default)")
     c.add_argument("--checks", metavar="IDS", help="comma-separated check ids, slugs or globs (e.g. AD203,'AD1*')")
     c.add_argument("-o", "--output", choices=(*FORMATS, "wide"), default="table", metavar="FORMAT",
                    help="table (default, for people: failures first, passes rolled up per check), wide (the "
@@ -146,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report only results of these statuses, for every format: e.g. failed,warn "
                         "(pass, warn, fail, skip, error; the exit code still counts every result)")
     c.add_argument("--output-file", metavar="PATH", help="write the output to PATH instead of stdout")
+    c.add_argument("--docs-url", metavar="URL",
+                   help="where every format links each check's docs, anchor #ad203 appended (default: the "
+                        "project's published docs/checks.md)")
     c.add_argument("--fail-on", choices=["fail", "warn", "none"], default="fail",
                    help="exit 1 on failures only (default), on warnings too, or never (scheduled runs)")
     c.add_argument("--config", metavar="FILE",
@@ -362,6 +374,33 @@ def _run(ctx: Context, checks: list, console: Console) -> Report:
                   time.monotonic() - t0, results)
 
 
+def _manifest_view(args: argparse.Namespace) -> tuple[ClusterView, Any]:
+    """check -f: the files' objects, overlaid on the live cluster or (--offline) alone."""
+    from . import manifest_input
+
+    if args.snapshot:
+        raise UserError("-f and --snapshot cannot go together: -f judges files to apply, --snapshot a saved state")
+    if args.offline:
+        manifests = manifest_input.read(args.filenames, args.apply_namespace or "default")
+        return manifest_input.offline_view(manifests), manifests
+    try:
+        kube = _kube(args)
+    except UserError as e:
+        raise UserError(f"{e}; to judge the files alone, without a cluster, add --offline") from None
+    manifests = manifest_input.read(args.filenames, args.apply_namespace or kube.namespace or "default")
+    return manifest_input.OverlayView(kube, manifests), manifests
+
+
+def _locate(results: list, manifests: Any) -> None:
+    """Each result about an object of the files names its file and line."""
+    from .cluster import KINDS
+
+    for r in results:
+        kind, _, name = (r.object or "").partition("/")
+        if name and kind in KINDS:
+            r.location = manifests.location(kind, r.namespace if KINDS[kind].namespaced else None, name)
+
+
 def _namespaces_exist(view: ClusterView, names: list[str]) -> None:
     """-n / --workflow-namespace must name namespaces that exist: a typo is an error, never findings
     about a namespace nobody made. Unknowable (no Namespaces readable or in the snapshot): not judged."""
@@ -442,10 +481,22 @@ def _check(args: argparse.Namespace) -> int:
         sinks.writable(args.output_file, "--output-file")
     if (destinations and any(d.scheme != "file" for d in destinations) or args.events) and args.snapshot:
         raise UserError("--report-to configmap:// or s3:// and --events need a live cluster, not --snapshot")
-    view: ClusterView = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
+    if args.docs_url:
+        from .model import set_docs_url
+
+        set_docs_url(args.docs_url)
+    manifests = None
+    if args.filenames:
+        view, manifests = _manifest_view(args)
+    else:
+        if args.offline or args.apply_namespace:
+            raise UserError("--offline and --apply-namespace go with -f FILE")
+        view = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
     _namespaces_exist(view, [*args.only_namespaces, *args.namespaces])
     ctx = _context(args, view)
     report = _run(ctx, checks, Console(stderr=True))
+    if manifests is not None:
+        _locate(report.results, manifests)
     if args.only_namespaces:  # -n: those namespaces and what is cluster-wide, in every output and the exit code
         scope = set(args.only_namespaces)
         report.results = [r for r in report.results if r.namespace is None or r.namespace in scope]

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .model import DOCS_URL, FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status  # the docs' home: model.py
+from .model import FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status, docs_url  # the docs' home: model.py
 from .report import GROUP_ORDER, Report, fix_command, to_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -33,10 +33,6 @@ EMOJI = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.S
 
 # XML 1.0 cannot carry these at all, not even as character references.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def docs_url(check_id: str) -> str:
-    return f"{DOCS_URL}#{check_id.lower()}"
 
 
 def render(report: Report, fmt: str, history: list[dict] | None = None) -> str:
@@ -138,9 +134,13 @@ def render_junit(report: Report) -> str:
         for r in results:
             case = ET.SubElement(suite, "testcase", {"classname": _xml_text(f"{r.id}.{r.slug}"),
                                                      "name": _xml_text(_where(r) or r.id)})
+            if r.location:  # the attributes CI systems (GitLab, Jenkins) link a testcase to a file by
+                case.set("file", _xml_text(r.location["file"]))
+                case.set("line", str(r.location["line"]))
             message = _xml_text(r.message)
             details = "\n".join(x for x in (
                 r.message, f"where: {_where(r)}" if _where(r) else "",
+                f"file: {r.location['file']}:{r.location['line']}" if r.location else "",
                 f"fix: {fix_command(r.remediation)}" if r.remediation else "",
                 f"docs: {docs_url(r.id)}") if x)
             if r.status == Status.FAIL:
@@ -162,6 +162,17 @@ def render_junit(report: Report) -> str:
 
 # ---------------------------------------------------------------------------------------------- sarif
 
+def _uri(file: str) -> str:
+    """A SARIF artifact URI: a relative path as is (forward slashes, percent-encoded), else file://."""
+    import pathlib
+    import urllib.parse
+
+    path = pathlib.PurePath(file)
+    if path.is_absolute():
+        return pathlib.Path(file).as_uri()
+    return urllib.parse.quote(path.as_posix())
+
+
 def _sentence(text: str) -> str:
     """SARIF wants plain-text messages to end as a sentence does."""
     text = text.strip() or "(no message)"
@@ -171,7 +182,9 @@ def _sentence(text: str) -> str:
 def render_sarif(report: Report) -> str:
     """SARIF 2.1.0, one run. fail/warn/error results become results of level error/warning/note.
 
-    There are no files: a result's location is a logical one, namespace/Kind/name.
+    A result's location is a logical one, namespace/Kind/name, and for objects read with `check -f` also
+    a physical one: the file (relative to the working directory) and line, as GitHub code scanning wants
+    them; partialFingerprints (check, namespace, object) let it follow a finding across runs.
     """
     titles = _check_titles()
     rules: list[dict[str, Any]] = []
@@ -212,6 +225,12 @@ def render_sarif(report: Report) -> str:
             logical["properties"] = {k: v for k, v in (("namespace", r.namespace), ("kind", kind if name else None),
                                                        ("name", name or None)) if v}
             result["locations"] = [{"logicalLocations": [logical]}]
+        if r.location:
+            result.setdefault("locations", [{}])[0]["physicalLocation"] = {
+                "artifactLocation": {"uri": _uri(r.location["file"])},
+                "region": {"startLine": int(r.location["line"])}}
+        identity = "|".join((r.id, r.namespace or "", r.object or ""))
+        result["partialFingerprints"] = {"argodoctorFinding/v1": hashlib.sha256(identity.encode()).hexdigest()[:32]}
         if exempted:
             result["suppressions"] = [{"kind": "external", "status": "accepted",
                                        "justification": str((r.exemption or {}).get("reason", ""))}]

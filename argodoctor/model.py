@@ -23,7 +23,17 @@ class Status(str, Enum):
 STATUS_ORDER = [Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.EXEMPT, Status.ERROR]
 # The one place that says where the project and its check docs live (every format links a result there).
 PROJECT_URL = "https://github.com/argodoctor/argodoctor"
-DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"
+DOCS_URL = f"{PROJECT_URL}/blob/main/docs/checks.md"  # = pyproject's Documentation URL (a test holds them equal)
+_docs_url = [DOCS_URL]
+
+
+def set_docs_url(url: str) -> None:
+    """`check --docs-url`: where every format links each check's docs (a mirror, an internal wiki)."""
+    _docs_url[0] = url.rstrip("/")
+
+
+def docs_url(check_id: str) -> str:
+    return f"{_docs_url[0]}#{check_id.lower()}"
 REPORT_SCHEMA = 2
 # The report formats of `check -o` and `report show -o` (formats.py renders them; "table" is report.print_table).
 FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
@@ -73,7 +83,7 @@ class Result:
 
     @property
     def docs(self) -> str:
-        return f"{DOCS_URL}#{self.id.lower()}"
+        return docs_url(self.id)
 
     def to_dict(self) -> dict[str, Any]:
         """The catalog's JSON form of one result."""

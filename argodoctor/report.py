@@ -171,12 +171,17 @@ def _group_pieces(group: str, results: list[Result]) -> list[tuple[str, str | No
     for r in results:
         symbol, style = SYMBOLS[r.status]
         where = " ".join(x for x in (r.namespace, r.object) if x)
+        if r.location:
+            where += f" ({r.location['file']}:{r.location['line']})"
         add(("\n  ", None))
         add((symbol, style))
         add((f" {r.id} {r.slug}{' ' + where if where else ''}: {r.message}", None))
         if r.remediation and r.status in (Status.FAIL, Status.WARN):
             add(("\n      fix: ", None))
             add((fix_command(r.remediation), "cyan"))
+        if r.status is Status.FAIL:
+            add(("\n      docs: ", None))
+            add((r.docs, "blue"))
         if r.status is Status.EXEMPT and r.exemption:
             add(("\n      ", None))
             add((exemption_text(r.exemption), "cyan"))

@@ -107,6 +107,12 @@ def load(text: str | None) -> Any:
 
 def load_all(text: str, max_nodes: int, max_depth: int) -> list[Any]:
     """Every document of a multi-document text (a snapshot file), each measured before it is built."""
+    return [doc for doc, _, _ in load_all_located(text, max_nodes, max_depth)]
+
+
+def load_all_located(text: str, max_nodes: int, max_depth: int) -> list[tuple[Any, int, list[int]]]:
+    """load_all, each document with the line it starts on (1-based) and, for a List, the line each of
+    its `items` starts on."""
     import yaml
 
     loader = _loader_class()(text)
@@ -115,7 +121,12 @@ def load_all(text: str, max_nodes: int, max_depth: int) -> list[Any]:
         while loader.check_node():
             node = loader.get_node()
             _measure(node, max_nodes, max_depth)
-            docs.append(loader.construct_document(node))
+            items: list[int] = []
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if key.value == "items" and isinstance(value, yaml.SequenceNode):
+                        items = [n.start_mark.line + 1 for n in value.value]
+            docs.append((loader.construct_document(node), node.start_mark.line + 1, items))
     except yaml.YAMLError as e:
         raise _invalid(e) from None
     except RecursionError:

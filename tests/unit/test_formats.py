@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from argodoctor import formats
-from argodoctor.formats import DOCS_URL, FORMATS, render
-from argodoctor.model import Result, Status
+from argodoctor.formats import FORMATS, render
+from argodoctor.model import DOCS_URL, Result, Status
 from argodoctor.report import Report
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,216 @@
+"""`check -f PATH|-`: objects to be applied, from what `helm template` or `kubectl kustomize` prints, or
+from files and directories of manifests; each remembers the file and line it came from.
+
+They are judged as they will be once applied: a CustomResourceDefinition counts as Established and a
+Deployment as Available (manifests carry no status), and a Service backed by a Deployment of the files
+gets the ready Endpoints it will have. Connected to a cluster they are overlaid on the live state (the
+live objects, these replacing or adding to them, as `istioctl analyze FILES` does); --offline judges
+them alone.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from . import safe_yaml
+from .cluster import KINDS, LiveView, SnapshotView
+from .errors import KubeError, UserError
+
+MAX_FILE = 64 << 20  # bytes: a rendered chart is a few hundred KiB
+MAX_NODES = 5_000_000
+
+
+@dataclasses.dataclass
+class Manifests:
+    """The objects of the files, by kind, each with its location {"file", "line"}; and what applying them
+    implies (Endpoints, Namespaces, their `default` ServiceAccounts), which never replaces a live object."""
+
+    objects: dict[str, list[dict[str, Any]]]
+    locations: dict[tuple[str, str, str], dict[str, Any]]  # (kind, namespace or "", name) -> location
+    sources: list[str]
+    implied: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+
+    def keys(self, kind: str) -> set[tuple[str, str]]:
+        return {(o["metadata"].get("namespace") or "", o["metadata"]["name"]) for o in self.objects.get(kind, [])}
+
+    def location(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+        return self.locations.get((kind, namespace or "", name))
+
+
+def read(paths: list[str], namespace: str) -> Manifests:
+    """The objects of every path ('-' is stdin), namespaced ones without a namespace put in `namespace`
+    (as `kubectl apply -n` does), as they will be once applied."""
+    objects: dict[str, list[dict[str, Any]]] = {}
+    locations: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for file, text in _texts(paths):
+        for obj, line in _objects(file, text):
+            kind = obj.get("kind")
+            meta = obj.get("metadata")
+            if kind not in KINDS or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                continue  # kinds no check reads (PriorityClass, PodDisruptionBudget, ...) play no part
+            obj = copy.deepcopy(obj)
+            if KINDS[kind].namespaced:
+                obj["metadata"].setdefault("namespace", namespace)
+            else:
+                obj["metadata"].pop("namespace", None)
+            _as_applied(obj)
+            key = (kind, obj["metadata"].get("namespace") or "", meta["name"])
+            if key in locations:  # the last one wins, as applying the files in order would leave it
+                objects[kind] = [o for o in objects[kind] if _key(o) != key[1:]]
+            objects.setdefault(kind, []).append(obj)
+            locations[key] = {"file": _shown(file), "line": line}
+    return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects))
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["metadata"].get("namespace") or "", obj["metadata"]["name"]
+
+
+def _shown(file: str) -> str:
+    """A file as findings name it: relative to the working directory when it is under it."""
+    if file == "-":
+        return "<stdin>"
+    rel = os.path.relpath(file)
+    return rel if not rel.startswith("..") else os.path.abspath(file)
+
+
+def _texts(paths: list[str]) -> Iterator[tuple[str, str]]:
+    for path in paths:
+        if path == "-":
+            yield "-", sys.stdin.read()
+            continue
+        if os.path.isdir(path):
+            _not_a_render(path)
+            files = sorted(os.path.join(d, f) for d, _, names in os.walk(path) for f in names
+                           if f.endswith((".yaml", ".yml", ".json")))
+            if not files:
+                raise UserError(f"-f {path}: no .yaml, .yml or .json files in it")
+        elif os.path.isfile(path):
+            files = [path]
+        else:
+            raise UserError(f"-f {path} does not exist")
+        for file in files:
+            try:
+                if os.path.getsize(file) > MAX_FILE:
+                    raise UserError(f"-f {file} is larger than {MAX_FILE >> 20} MiB")
+                with open(file, encoding="utf-8") as f:
+                    yield file, f.read()
+            except (OSError, UnicodeDecodeError) as e:
+                raise UserError(f"cannot read {file}: {e}") from None
+
+
+def _not_a_render(path: str) -> None:
+    """A Helm chart or Kustomize directory holds templates, not objects: say how to render it."""
+    if os.path.isfile(os.path.join(path, "Chart.yaml")):
+        raise UserError(f"-f {path} is a Helm chart: render it first, e.g. "
+                        f"`helm template argo {path} -n argo | argodoctor check -f -`")
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        if os.path.isfile(os.path.join(path, name)):
+            raise UserError(f"-f {path} is a Kustomize directory: render it first, e.g. "
+                            f"`kubectl kustomize {path} | argodoctor check -f -`")
+
+
+def _objects(file: str, text: str) -> Iterator[tuple[dict[str, Any], int]]:
+    try:
+        docs = safe_yaml.load_all_located(text, MAX_NODES, 200)
+    except safe_yaml.Invalid as e:
+        if text.lstrip().startswith("{{") or "{{ ." in text or "{{- " in text:
+            raise UserError(f"{_shown(file)} is a Helm template, not a manifest: render the chart with "
+                            "`helm template` and pass its output") from None
+        at = f" at line {e.line}, column {e.column}" if e.line else ""
+        raise UserError(f"{_shown(file)} is not valid YAML{at}: {e.problem}") from None
+    except safe_yaml.TooComplex as e:
+        raise UserError(f"{_shown(file)} is too large or too deep to read: {e}") from None
+    for doc, line, item_lines in docs:
+        if not isinstance(doc, dict):
+            continue
+        if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+            for i, item in enumerate(doc["items"]):
+                if isinstance(item, dict):
+                    yield item, item_lines[i] if i < len(item_lines) else line
+        else:
+            yield doc, line
+
+
+def _as_applied(obj: dict[str, Any]) -> None:
+    """The status an applied object of the files will have, where checks read one."""
+    if obj.get("status"):
+        return
+    if obj["kind"] == "CustomResourceDefinition":
+        names = (obj.get("spec") or {}).get("names") or {}
+        obj["status"] = {"acceptedNames": names, "conditions": [
+            {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
+    elif obj["kind"] == "Deployment":
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        n = spec.get("replicas", 1) if isinstance(spec.get("replicas"), int) else 1
+        obj["status"] = {"replicas": n, "readyReplicas": n, "availableReplicas": n, "updatedReplicas": n,
+                         "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                                         "message": "to be applied (from the files)"}]}
+
+
+def _implied(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Endpoints of the files' Services whose selector matches a Deployment of the files (ready once
+    applied), the Namespaces the files' objects go to, and each Namespace's `default` ServiceAccount
+    (the API server's ServiceAccount controller makes one in every namespace)."""
+    implied: dict[str, list[dict[str, Any]]] = {}
+    pods = [((d["metadata"].get("namespace"), ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}))
+            for d in objects.get("Deployment", [])]
+    have = {_key(e) for e in objects.get("Endpoints", [])}
+    for svc in objects.get("Service", []):
+        ns, spec = svc["metadata"].get("namespace"), svc.get("spec") if isinstance(svc.get("spec"), dict) else {}
+        selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else None
+        if not selector or _key(svc) in have:
+            continue
+        if any(pns == ns and all((meta.get("labels") or {}).get(k) == v for k, v in selector.items())
+               for pns, meta in pods):
+            ports = [{"name": p.get("name"), "port": p.get("targetPort") if isinstance(p.get("targetPort"), int)
+                      else p.get("port"), "protocol": p.get("protocol", "TCP")}
+                     for p in spec.get("ports") or [] if isinstance(p, dict)]
+            implied.setdefault("Endpoints", []).append({
+                "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": svc["metadata"]["name"], "namespace": ns},
+                "subsets": [{"addresses": [{"ip": "192.0.2.1"}],
+                             "ports": [{k: v for k, v in p.items() if v is not None} for p in ports]}]})
+    namespaces = {_key(n)[1] for n in objects.get("Namespace", [])}
+    for kind, objs in objects.items():
+        for o in objs if KINDS[kind].namespaced else ():
+            ns = o["metadata"].get("namespace")
+            if ns and ns not in namespaces:
+                namespaces.add(ns)
+                implied.setdefault("Namespace", []).append(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    accounts = {_key(sa) for sa in objects.get("ServiceAccount", [])}
+    implied["ServiceAccount"] = [{"apiVersion": "v1", "kind": "ServiceAccount",
+                                  "metadata": {"name": "default", "namespace": ns}}
+                                 for ns in sorted(namespaces) if (ns, "default") not in accounts]
+    return implied
+
+
+class OverlayView(LiveView):
+    """The live cluster with the files' objects replacing (same kind, namespace, name) or adding to it."""
+
+    def __init__(self, kube: Any, manifests: Manifests):
+        super().__init__(kube)
+        self.manifests = manifests
+        self.name = f"{kube.name} + {', '.join(manifests.sources)}"
+
+    def _iter(self, kind: Any) -> Iterator[dict[str, Any]]:
+        seen = self.manifests.keys(kind.name)
+        try:
+            for obj in super()._iter(kind):
+                if _key(obj) not in seen:
+                    seen.add(_key(obj))
+                    yield obj
+        except KubeError as e:
+            if not e.not_found:  # a kind the cluster does not serve yet (its CRD is in the files)
+                raise
+        yield from self.manifests.objects.get(kind.name, [])
+        yield from (o for o in self.manifests.implied.get(kind.name, []) if _key(o) not in seen)
+
+
+def offline_view(manifests: Manifests) -> SnapshotView:
+    objs = [o for kind in (manifests.objects, manifests.implied) for group in kind.values() for o in group]
+    return SnapshotView(", ".join(manifests.sources), objs)
