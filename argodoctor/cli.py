@@ -187,7 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     f.add_argument("ids", nargs="*", metavar="ID", help="remediation ids (or check ids, for their remediation)")
     f.add_argument("--all", action="store_true", help="every remediation, in the catalog's order")
-    f.add_argument("--dry-run", action="store_true", help="show the plan as a diff and write nothing")
+    f.add_argument("--dry-run", nargs="?", const="client", choices=["client", "server"], metavar="client|server",
+                   help="show the plan as a diff and write nothing; --dry-run=server also sends it with the API "
+                        "server's dry run (dryRun=All), so admission policies, quotas and field-ownership "
+                        "conflicts are found, still writing nothing")
+    f.add_argument("--force-conflicts", action="store_true",
+                   help="take ownership of fields another field manager owns (helm, argocd-controller, "
+                        "kubectl-client-side-apply), and patch objects Helm or Argo CD manage; their next "
+                        "upgrade or sync may set them back")
+    f.add_argument("-o", "--output", choices=["diff", "yaml"], default="diff",
+                   help="diff (default: show the plan and apply it) or yaml (print the planned objects as "
+                        "manifests to commit, Secret values left out, and apply nothing: for GitOps)")
     f.add_argument("--full-diff", action="store_true",
                    help=f"show every line of each object's diff (default: the first {DIFF_LINES})")
     f.add_argument("-y", "--yes", action="store_true", help="apply without asking")
@@ -697,7 +707,7 @@ class PlanWriter:
 
     def run(self, plan, title: str) -> bool:
         """Returns True when it wrote something."""
-        from .fixer import Applier, render_plan
+        from .fixer import Applier, preflight, render_plan
 
         out = self.out
         if not plan.actions:
@@ -708,12 +718,37 @@ class PlanWriter:
         out.print(f"[bold]{title}[/]: {len(plan.actions)} change(s)")
         full = getattr(self.args, "full_diff", False)
         out.print(render_plan(plan, None if full else DIFF_LINES), markup=False, highlight=False)
-        if self.args.dry_run:
+        force = getattr(self.args, "force_conflicts", False)
+        if not force:
+            from .gitops import managed_notes
+
+            held = managed_notes(plan.actions)
+            if held:
+                for note in held:
+                    out.print(f"  held: {note}", markup=False)
+                out.print(f"  {title} is not applied (--force-conflicts patches it anyway)", markup=False)
+                self.failures += 1
+                return False
+        else:
+            out.print("  --force-conflicts: fields other managers own are taken, and Helm or Argo CD may set "
+                      "them back", style="bold yellow")
+        dry_run = self.args.dry_run  # None, "client", "server" (cronjob's --dry-run: True)
+        if dry_run and dry_run != "server":
             return False
-        if not self.args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {title}?"):
+        if not dry_run and not self.args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {title}?"):
             out.print("skipped")
             return False
-        self.applier = self.applier or Applier(self.kube, getattr(self.args, "backup_dir", None))
+        refused = preflight(self.kube, plan.actions, force)
+        for problem in refused:
+            out.print(f"  refused by the API server: {problem}", markup=False)
+        if refused:
+            out.print(f"  nothing of {title} was written", markup=False)
+            self.failures += 1
+            return False
+        if dry_run == "server":
+            out.print(f"  server dry run: the API server accepts all {len(plan.actions)} change(s)", markup=False)
+            return False
+        self.applier = self.applier or Applier(self.kube, getattr(self.args, "backup_dir", None), force)
         for action in plan.actions:
             try:
                 self.applier.apply(action)
@@ -752,6 +787,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
     view = LiveView(kube)
     _namespaces_exist(view, args.namespaces)
     ctx = _context(args, view)
+    if args.output == "yaml":
+        return _fix_manifests(rems, ctx)
     out = Console(highlight=False)
     writer = PlanWriter(kube, args, out)
     if args.dry_run and len(rems) > 1:
@@ -772,6 +809,25 @@ def cmd_fix(args: argparse.Namespace) -> int:
     out.print("\n[bold]re-check[/]")
     print_table(report, out)
     return 1 if writer.failures else report.exit_code("fail")
+
+
+def _fix_manifests(rems: list, ctx: Context) -> int:
+    """fix -o yaml: every plan's objects as manifests to commit (GitOps), applied nowhere."""
+    import yaml
+
+    from .gitops import manifests
+
+    chunks = ["# argodoctor fix -o yaml: the planned objects, to commit where this cluster's manifests live.\n"
+              "# Each remediation is planned against the cluster as it is now; nothing was applied.\n"]
+    for rem_cls in rems:
+        rem = rem_cls()
+        plan = rem.plan(ctx)
+        chunks.append(f"# --- {rem.id}: {len(plan.actions)} change(s)\n")
+        chunks += [f"# note: {' '.join(note.split())}\n" for note in plan.notes]
+        for doc in manifests(plan.actions):
+            chunks.append(f"{doc}\n" if isinstance(doc, str) else "---\n" + yaml.safe_dump(doc, sort_keys=False))
+    sys.stdout.write("".join(chunks))
+    return 0
 
 
 def _remediation_ids(ids: list[str]) -> list[str]:

@@ -159,16 +159,56 @@ def _pop(obj: dict[str, Any], path: tuple[str, ...]) -> None:
     obj.pop(path[-1], None)
 
 
+def _refusal(e: KubeError) -> str:
+    """Why the API server refused a write, in the words that help: a conflict names the other field
+    manager (helm, argocd-controller, kubectl-client-side-apply) and the field, and how to take it."""
+    if e.status == 409 and "conflict" in str(e).lower():
+        return (f"{e} (another field manager owns this field: change it where that manager's source is, or "
+                "re-run with --force-conflicts to take ownership; it may set it back on its next sync)")
+    return str(e)
+
+
 def default_backup_dir() -> str:
     state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(state, "argodoctor", "backups")
 
 
+def preflight(kube: Kube, actions: list[Action], force: bool = False) -> list[str]:
+    """Every action sent with server-side dry run (dryRun=All), nothing written: what the API server
+    would refuse (a field another manager owns, an admission policy, a quota), one line each. A plan is
+    applied only when none is refused, so nothing is half-applied."""
+    problems = []
+    created_namespaces: set[str] = set()
+    for action in actions:
+        if action.perform is not None:
+            continue  # not a Kubernetes write (an S3 bucket)
+        body = action.materialize(kube) if action.materialize else action.desired
+        before = get_live(kube, body)
+        if before is not None and not action.delete:  # sent as apply() sends it
+            body = merged(clean(before), body)
+            for path in action.remove:
+                _pop(body, path)
+        try:
+            if action.delete:
+                if before is not None:
+                    kube.request("DELETE", object_path(body, kube), query={"dryRun": "All"})
+            else:
+                kube.apply(object_path(body, kube), body, dry_run=True, force=force)
+        except KubeError as e:
+            if e.not_found and action.namespace in created_namespaces:
+                continue  # its namespace is created earlier in this plan: judged once it exists
+            problems.append(f"{action.describe()}: {_refusal(e)}")
+        if action.kind == "Namespace":
+            created_namespaces.add(action.name)
+    return problems
+
+
 class Applier:
     """Applies actions, writing each object's live before-image to one backup file first."""
 
-    def __init__(self, kube: Kube, backup_dir: str | None = None):
+    def __init__(self, kube: Kube, backup_dir: str | None = None, force_conflicts: bool = False):
         self.kube = kube
+        self.force = force_conflicts
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         directory = backup_dir or default_backup_dir()
         os.makedirs(directory, mode=0o700, exist_ok=True)
@@ -214,12 +254,17 @@ class Applier:
         if before is not None:
             # Server-side apply drops fields this field manager set before and leaves out now (say,
             # an install argodoctor applied); sending the whole live object with the change keeps
-            # every other field as it is.
+            # every other field as it is (a field unchanged is shared with its owner, not taken).
             body = merged(clean(before), body)
             for path in action.remove:
                 _pop(body, path)
         path = object_path(body, self.kube)
-        result = self.kube.apply(path, body)
+        try:
+            result = self.kube.apply(path, body, force=self.force)
+        except KubeError as e:
+            if e.status == 409:
+                raise ApplyError(_refusal(e)) from None
+            raise
         if action.remove and before is not None:
             patch: dict[str, Any] = {}
             for fields in action.remove:

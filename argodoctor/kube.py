@@ -163,9 +163,10 @@ class Kube:
             if not cont:
                 return
 
-    def apply(self, path: str, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """Server-side apply of obj at path (the object's own URL), field manager argodoctor."""
-        query: dict[str, Any] = {"fieldManager": FIELD_MANAGER, "force": "true"}
+    def apply(self, path: str, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+        """Server-side apply of obj at path (the object's own URL), field manager argodoctor. force=False:
+        a field another manager owns and this changes is a 409 conflict naming the manager and field."""
+        query: dict[str, Any] = {"fieldManager": FIELD_MANAGER, "force": "true" if force else "false"}
         if dry_run:
             query["dryRun"] = "All"
         return self.request("PATCH", path, query=query, body=obj, content_type=APPLY_PATCH)

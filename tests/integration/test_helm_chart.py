@@ -141,3 +141,46 @@ def test_instance_id_from_the_release_name(chart, helm, full_control_plane, cli,
     assert list(failing) == [("AD105", "team-a", "Workflow/stray")], "\n".join(bad(got))
     assert "labelled workflows.argoproj.io/controller-instanceid=argo-workflows" in \
         failing[("AD105", "team-a", "Workflow/stray")]["message"]
+
+
+@pytest.mark.parametrize("chart", CHART_VERSIONS)
+def test_check_f_before_apply_gives_the_installed_verdicts_and_names_the_line(chart, helm, full_control_plane, cli,
+                                                                             tmp_path):
+    """The render checked with -f over a cluster that has only the namespaces, the Secrets, a workflow (and
+    the CRDs it needs): what the installed chart gets, before anything of it is applied. Then a render
+    with the bucket left out: AD202 names the ConfigMap's document in the render."""
+    def rendered(values: dict) -> Path:
+        vf = tmp_path / "values.yaml"
+        vf.write_text(yaml.safe_dump({"crds": {"full": False}, **values}))
+        out = tmp_path / "render.yaml"
+        out.write_text(subprocess.run([helm, "template", "argo-workflows", str(CHARTS / chart), "--namespace",
+                                       "argo", "-f", str(vf)], capture_output=True, text=True, check=True,
+                                      timeout=120).stdout)
+        return out
+
+    render_file = rendered(SOUND)
+    docs = [d for d in yaml.safe_load_all(render_file.read_text()) if isinstance(d, dict) and d.get("kind")]
+    cp = full_control_plane
+    kc = str(cp.kubeconfig())
+    kube = Kube(kc)
+    cp.add_node("node-1", "containerd://1.7.0")
+    apply_manifests(kube, [ns_obj("argo"), ns_obj("team-a")])
+    apply_manifests(kube, [d for d in docs if d["kind"] == "CustomResourceDefinition"])
+    apply_manifests(kube, [secret("argo"), secret("team-a"), workflow("team-a")])
+    args = ("check", "--kubeconfig", kc, "-f", str(render_file), "--apply-namespace", "argo", "--checks", CHECKS)
+    code, out, err = cli(*args, "-o", "json")
+    got = {(r["id"], r["namespace"], r["object"]): r for r in json.loads(out)["results"]}
+    assert not bad(got), "\n".join(bad(got)) + err
+    assert ("AD302", "team-a", "ServiceAccount/argo-workflow") in got  # the chart's SA, not yet applied
+
+    broken = json.loads(json.dumps(SOUND))
+    del broken["artifactRepository"]["s3"]["bucket"]
+    render_file = rendered(broken)
+    code, out, _ = cli(*args, "-o", "json")
+    [ad202] = [r for r in json.loads(out)["results"] if r["id"] == "AD202" and r["namespace"] == "argo"]
+    assert ad202["status"] == "fail" and ad202["location"]["file"] == str(render_file)  # outside the cwd: absolute
+    lines = render_file.read_text().splitlines()
+    start = ad202["location"]["line"]
+    document = "\n".join(lines[start - 1:]).split("\n---")[0]
+    assert "kind: ConfigMap" in document and "name: argo-workflows-workflow-controller-configmap" in document
+    assert lines[start - 2].startswith(("---", "#")), lines[start - 2]  # the document's first line

@@ -361,6 +361,8 @@ def print_table_line_by_line(report: Report, console: Console) -> None:
             console.print(f"  [{style}]{symbol}[/] {r.id} {r.slug}{where}: {escape(r.message)}", soft_wrap=True)
             if r.remediation and r.status in (Status.FAIL, Status.WARN):
                 console.print(f"      fix: [cyan]{fix_command(r.remediation)}[/]", soft_wrap=True)
+            if r.status is Status.FAIL:
+                console.print(f"      docs: [blue]{r.docs}[/]", soft_wrap=True)
     s = report.summary()
     console.print(f"\n{', '.join(f'{n} {k}' for k, n in s.items())} ({report.duration_s:.1f}s)")
 
