@@ -802,7 +802,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
             ctx.reset()  # later remediations plan against the cluster as it now is
     writer.finish()
     if args.dry_run or not targeted:
-        return 0
+        return 1 if writer.failures else 0
     ctx.reset()
     checks = registry.select_checks(sorted(set(targeted)))
     report = _run(ctx, checks, Console(stderr=True))
