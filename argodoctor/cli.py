@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "a cluster or a snapshot and report one line per result.", epilog=EPILOG_CHECK,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_cluster_flags(c, scope=True)
+    p_ = c.add_argument_group("before installing")
+    p_.add_argument("--pre", action="store_true",
+                    help="run the pre-install checks (AD001-AD004) instead: may the caller create what "
+                         "`fix install-argo` and `deploy-object-store` create, does the release support this "
+                         "Kubernetes version, is there a default StorageClass, which executor the nodes allow")
+    p_.add_argument("--install-version", metavar="VERSION", type=_argo_version,
+                    help="with --pre: the Argo release to judge (default: the installed one, else v3.7.18)")
     m = c.add_argument_group("manifests (before apply)")
     m.add_argument("-f", "--filename", dest="filenames", action="append", default=[], metavar="PATH",
                    help="judge the objects of PATH as they will be once applied: a file, a directory, or - for "
@@ -365,6 +372,7 @@ def _context(args: argparse.Namespace, view: ClusterView) -> Context:
                                  bucket=getattr(args, "bucket", None),
                                  manifests=getattr(args, "manifests", None),
                                  install_version=getattr(args, "install_version", None),
+                                 pre=getattr(args, "pre", False),
                                  namespaced=getattr(args, "namespaced_install", False)))
 
 
@@ -446,6 +454,8 @@ def _fewer_collections() -> Iterator[None]:
     try:
         yield
     finally:
+        if _PARKED is not None:  # the run's objects stay until the process ends: no collection walks them
+            gc.freeze()
         gc.set_threshold(*before)
 
 
@@ -481,7 +491,7 @@ def _check(args: argparse.Namespace) -> int:
     from .cluster import LiveView, SnapshotView
 
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
-    checks = registry.select_checks(patterns)
+    checks = registry.select_checks(patterns, pre=args.pre)
     config = exemptions.load_config(args.config)
     destinations = [sinks.parse_sink(u) for u in args.report_to]
     for d in destinations:  # before the run: a long check must not end in a failed write
@@ -948,6 +958,17 @@ def _statuses(text: str) -> frozenset[str]:
 
 _statuses.__name__ = "list of statuses (pass, warn, fail, skip, error)"
 
+
+def _argo_version(text: str) -> str:
+    """An Argo version like v3.7.18 (argparse turns the ValueError into a usage error)."""
+    from .argo import parse_version
+
+    if parse_version(text) is None:
+        raise ValueError(text)
+    return text if text.startswith("v") else f"v{text}"
+
+
+_argo_version.__name__ = "Argo version (e.g. v3.7.18)"
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 

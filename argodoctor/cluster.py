@@ -69,6 +69,7 @@ _KINDS = [
     Kind("WorkflowTemplate", "argoproj.io", "v1alpha1", "workflowtemplates"),
     Kind("CronWorkflow", "argoproj.io", "v1alpha1", "cronworkflows"),
     Kind("ClusterWorkflowTemplate", "argoproj.io", "v1alpha1", "clusterworkflowtemplates", False),
+    Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False),  # check --pre (AD003)
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 

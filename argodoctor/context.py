@@ -124,6 +124,7 @@ class Options:
     # install-argo
     manifests: str | None = None  # FILE or DIR of install manifests (air-gapped); default: the release URL
     install_version: str | None = None
+    pre: bool = False  # check --pre: the pre-install checks run (AD100 asks for what they read too)
     namespaced: bool = False
 
 

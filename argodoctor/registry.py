@@ -86,11 +86,15 @@ def all_checks() -> list[type[Check]]:
     return checks
 
 
-def select_checks(patterns: list[str] | None) -> list[type[Check]]:
-    """Checks whose id or slug matches any pattern (globs allowed: AD2*)."""
+PRE_INSTALL = "pre-install"  # the group `check --pre` runs (AD0xx); a plain `check` leaves it out
+
+
+def select_checks(patterns: list[str] | None, pre: bool = False) -> list[type[Check]]:
+    """Checks whose id or slug matches any pattern (globs allowed: AD2*); with no pattern, every check
+    of an installation, or with pre every pre-install check."""
     checks = all_checks()
     if not patterns:
-        return checks
+        return [c for c in checks if (c.group == PRE_INSTALL) == pre]
     chosen = []
     for pattern in patterns:
         hits = [c for c in checks if fnmatch.fnmatchcase(c.id, pattern.upper())

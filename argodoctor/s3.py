@@ -14,15 +14,15 @@ import base64
 import dataclasses
 import io
 import os
-import socket
-import ssl
 import threading
-import uuid
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
+# socket, ssl and uuid are imported where used: plugins import this module, `argodoctor list` included.
 if TYPE_CHECKING:
+    import ssl
+
     from .context import Context
 
 from . import argo
@@ -58,6 +58,7 @@ def service_of(settings: S3Settings, workflow_ns: str, namespaces: AbstractSet[s
 
 
 def _is_ip(host: str) -> bool:
+    import socket
     try:
         socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
         return True
@@ -140,6 +141,8 @@ class Probe:
     # -- layer by layer, for AD204
     def reach(self) -> str | None:
         """None when DNS, TCP, TLS and an HTTP answer all work; else what failed."""
+        import socket
+        import ssl
         t = self.target
         try:
             infos = _resolve(t.host, t.port, self.connect_timeout)
@@ -174,6 +177,7 @@ class Probe:
         return None
 
     def _tls_context(self) -> ssl.SSLContext:
+        import ssl
         ctx = ssl.create_default_context(cadata=self.ca_pem) if self.ca_pem else ssl.create_default_context()
         return ctx
 
@@ -210,6 +214,8 @@ class Probe:
     def write_cycle(self) -> str | None:
         """Put, get and delete a probe object under argodoctor-probe/; None on success, else the failed step.
         The probe object is always deleted when it was written."""
+        import uuid
+
         from minio.error import S3Error
 
         client = self.client()
@@ -247,6 +253,7 @@ def _resolve(host: str, port: int, timeout: float) -> tuple[str, int]:
     result: dict[str, Any] = {}
 
     def lookup() -> None:
+        import socket
         try:
             result["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as e:
@@ -307,6 +314,7 @@ class PortForward:
     """A local listener relaying each connection through the API server to a pod's port."""
 
     def __init__(self, kube: Any, namespace: str, pod: str, port: int):
+        import socket
         self.kube, self.namespace, self.pod, self.remote_port = kube, namespace, pod, port
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -343,6 +351,7 @@ class PortForward:
 
 
 def _pipe(src: Any, dst: Any) -> None:
+    import socket
     try:
         while data := src.recv(65536):
             dst.sendall(data)

@@ -22,6 +22,8 @@ class DoctorPermissions(Check):
         kube = ctx.view.kube
         needed: dict[str, list[str]] = {}  # kind -> ids of checks that read it
         for c in all_checks():
+            if (c.group == "pre-install") != ctx.options.pre:
+                continue
             for kind in c.reads:
                 needed.setdefault(kind, []).append(c.id)
         denied = [kind for kind in sorted(needed) if not access_review(kube, "list", KINDS[kind])]

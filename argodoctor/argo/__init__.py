@@ -20,6 +20,7 @@ from .executor_pods import *  # noqa: F403
 from .executors import *  # noqa: F403
 from .identities import *  # noqa: F403
 from .install import *  # noqa: F403
+from .kubernetes_support import *  # noqa: F403
 from .repositories import *  # noqa: F403
 from .repository_rules import *  # noqa: F403
 from .version import *  # noqa: F403

@@ -14,7 +14,7 @@ from argodoctor.kube import Kube
 from argodoctor.manifests import apply_manifests, load_manifests
 
 from ..conftest import manifests
-from .test_foundation import WRITE_VERBS, ns_obj
+from .test_foundation import ns_obj, writes
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +30,7 @@ def flat(text: str) -> str:
 
 
 def real_writes(cp, mark: int) -> list[str]:
-    """Writes since mark, dry runs left out (they change nothing)."""
-    return [f"{e['verb']} {e['objectRef'].get('resource')} {e['objectRef'].get('namespace')}/"
-            f"{e['objectRef'].get('name')}" for e in cp.audit_events(mark)
-            if e["verb"] in WRITE_VERBS and "dryRun=All" not in e.get("requestURI", "")
-            and e["user"]["username"] == "admin"]
+    return writes(cp.audit_events(mark))
 
 
 @pytest.fixture(scope="module")

@@ -163,7 +163,8 @@ def test_help_and_list_import_nothing_heavy():
     import sys
 
     probe = ("import sys\nfrom argodoctor import cli, registry\nregistry.all_checks(); registry.all_remediations()\n"
-             "heavy = ('yaml', 'urllib3', 'rich', 'kubernetes', 'minio', 'importlib.metadata', 'urllib.request')\n"
+             "heavy = ('yaml', 'urllib3', 'rich', 'kubernetes', 'minio', 'importlib.metadata', 'urllib.request', "
+             "'ssl', 'socket', 'uuid')\n"
              "print(sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
