@@ -151,7 +151,12 @@ def print_table(report: Report, console: Console, compact: bool = False) -> None
         groups = {g: compacted(rs) for g, rs in groups.items()}
     order = GROUP_ORDER + sorted(g for g in groups if g not in GROUP_ORDER)
     for group in order:
-        if group in groups:
+        if group not in groups:
+            continue
+        if console.is_terminal:  # wrapped to the width, each result's lines under its text
+            console.print(Text(f"\n{group}", style="bold"))
+            console.print(_group_table(groups[group]))
+        else:  # a pipe or a file: one line per result, for grep
             console.print(_group_renderable(group, groups[group]), soft_wrap=True)
     s = report.summary()
     line = ", ".join(f"{n} {k}" for k, n in s.items())
@@ -215,6 +220,33 @@ class _Pieces:
             yield Segment(text, style)
         if plain:
             yield Segment("".join(plain))
+
+
+def _group_table(results: list[Result]) -> Any:
+    """A group for a terminal: a grid whose text column folds at the terminal's width, so a long message
+    or docs link wraps under the result's text (a hanging indent), never under its symbol."""
+    from rich.table import Table
+
+    grid = Table.grid(expand=True, padding=(0, 1))
+    grid.add_column(no_wrap=True, width=3, justify="right")
+    grid.add_column(overflow="fold", ratio=1)
+    for r in results:
+        symbol, style = SYMBOLS[r.status]
+        where = " ".join(x for x in (r.namespace, r.object) if x)
+        if r.location:
+            where += f" ({r.location['file']}:{r.location['line']})"
+        text = Text(f"{r.id} {r.slug}{' ' + where if where else ''}: {r.message}")
+        if r.remediation and r.status in (Status.FAIL, Status.WARN):
+            text.append("\n  fix: ")
+            text.append(fix_command(r.remediation), "cyan")
+        if r.status is Status.FAIL:
+            text.append("\n  docs: ")
+            text.append(r.docs, "blue")
+        if r.status is Status.EXEMPT and r.exemption:
+            text.append("\n  ")
+            text.append(exemption_text(r.exemption), "cyan")
+        grid.add_row(Text(symbol, style=style), text)
+    return grid
 
 
 def _group_renderable(group: str, results: list[Result]) -> Any:

@@ -52,6 +52,17 @@ if ! $only_unit && { ! command -v buildah >/dev/null || ! command -v mmdebstrap 
   fi
 fi
 
+# tests/unit/test_table_terminal.py: tmux, the real terminal the table is captured in (Debian's).
+if ! command -v tmux >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing tmux (apt-get) ..." >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; } ||
+      echo "apt-get install tmux failed: the terminal test will skip (a failure under CI=true)" >&2
+  else
+    echo "tmux is not installed and this is not root: run 'sudo apt-get install tmux'" >&2
+  fi
+fi
+
 # tests/unit/test_formats.py: Microsoft's SARIF validator, pinned, both the wrapper and the
 # platform package that holds the self-contained .NET binary (the test runs that binary directly).
 SARIF_MULTITOOL_VERSION=5.7.0

@@ -368,10 +368,11 @@ def print_table_line_by_line(report: Report, console: Console) -> None:
 
 
 @pytest.mark.parametrize("console_kw", [dict(width=80), dict(width=20),
-                                        dict(force_terminal=True, color_system="truecolor", width=100),
-                                        dict(force_terminal=True, color_system="standard", width=40)])
+                                        dict(force_terminal=False, color_system="truecolor", width=100),
+                                        dict(force_terminal=False, color_system="standard", width=40)])
 @pytest.mark.parametrize("messages", [MESSAGES, ["plain", "wide 日本語 é", "[bold]x[/]", "multi\nline"]])
 def test_the_table_prints_what_printing_it_line_by_line_printed(console_kw, messages):
+    """Into a pipe or a file (a terminal gets the wrapped grid: tests/unit/test_table_terminal.py)."""
     report = odd_report()
     report.results = [r for r in report.results if r.message in messages]
     outs = []
