@@ -364,78 +364,6 @@ def render_prometheus(report: Report) -> str:
 _COLORS = {Status.PASS: "#1a7f37", Status.WARN: "#bf8700", Status.FAIL: "#cf222e", Status.SKIP: "#8c959f",
            Status.EXEMPT: "#0969da", Status.ERROR: "#8250df"}
 
-_CSS = """
-:root{color-scheme:light;--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--soft:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
-color:var(--fg);background:var(--bg)}
-main{max-width:1320px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.meta{color:var(--muted);margin:0 0 16px}.meta code{font-size:13px}
-.cards{display:flex;gap:12px;flex-wrap:wrap;margin:0 0 8px}
-.card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:110px;background:var(--soft)}
-.card b{display:block;font-size:26px;line-height:1.1}
-.card.pass b{color:#1a7f37}.card.warn b{color:#9a6700}.card.fail b{color:#cf222e}.card.skip b{color:#59636e}
-.card.exempt b{color:#0969da}
-.card.error b{color:#8250df}
-.history{border:1px solid var(--line);border-radius:8px;padding:12px;margin:16px 0}
-.history h2{margin:0 0 8px}.history svg{display:block;width:100%;max-width:900px;height:auto}
-.legend{display:flex;gap:14px;flex-wrap:wrap;color:var(--muted);font-size:12px;margin-top:6px}
-.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
-svg .axis{stroke:#d1d9e0;stroke-width:1}svg text{font-size:11px;fill:#59636e}
-.s-pass{fill:#1a7f37;background:#1a7f37}.s-warn{fill:#d4a72c;background:#d4a72c}
-.s-fail{fill:#cf222e;background:#cf222e}.s-skip{fill:#afb8c1;background:#afb8c1}.s-exempt{fill:#0969da;background:#0969da}
-.s-error{fill:#8250df;background:#8250df}
-.filters{position:sticky;top:0;background:var(--bg);padding:10px 0;border-bottom:1px solid var(--line);
-display:flex;gap:16px;flex-wrap:wrap;align-items:center;z-index:1}
-.filters input[type=search]{font:inherit;padding:6px 10px;border:1px solid var(--line);border-radius:6px;
-width:380px;max-width:100%}
-.filters label{white-space:nowrap;cursor:pointer}.count{color:var(--muted);margin-left:auto}
-table{border-collapse:collapse;width:100%;table-layout:fixed}
-th:nth-child(1){width:72px}th:nth-child(2){width:250px}th:nth-child(3){width:19%}th:nth-child(5){width:250px}
-th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
-th{font-size:12px;color:var(--muted);font-weight:600;background:var(--soft)}
-td.msg{white-space:pre-wrap;overflow-wrap:anywhere}td.where{overflow-wrap:anywhere}code.fix span{white-space:nowrap}
-.badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff}
-.badge.pass{background:#1a7f37}.badge.warn{background:#9a6700}.badge.fail{background:#cf222e}
-.badge.skip{background:#6e7781}.badge.exempt{background:#0969da}.badge.error{background:#8250df}
-code.fix{background:var(--soft);border:1px solid var(--line);border-radius:4px;padding:0 4px;overflow-wrap:anywhere}
-a{color:#0969da}.empty{color:var(--muted)}
-[hidden]{display:none!important}
-"""
-
-_JS = """
-(function () {
-  "use strict";
-  var box = document.getElementById("filter");
-  var toggles = Array.prototype.slice.call(document.querySelectorAll("input[data-status]"));
-  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.result"));
-  var groups = Array.prototype.slice.call(document.querySelectorAll("section.group"));
-  var shown = document.getElementById("shown");
-  var none = document.getElementById("none");
-  function apply() {
-    var words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
-    var on = {};
-    toggles.forEach(function (t) { on[t.getAttribute("data-status")] = t.checked; });
-    var n = 0;
-    rows.forEach(function (row) {
-      var text = row.getAttribute("data-search");
-      var ok = on[row.getAttribute("data-status")] === true &&
-        words.every(function (w) { return text.indexOf(w) !== -1; });
-      row.hidden = !ok;
-      if (ok) { n += 1; }
-    });
-    groups.forEach(function (g) { g.hidden = g.querySelector("tr.result:not([hidden])") === null; });
-    shown.textContent = String(n);
-    none.hidden = n !== 0;
-  }
-  box.addEventListener("input", apply);
-  toggles.forEach(function (t) { t.addEventListener("change", apply); });
-  apply();
-}());
-"""
-
-
 def _h(text: Any) -> str:
     return html.escape(_xml_text(str(text if text is not None else "")), quote=True)
 
@@ -503,54 +431,44 @@ def _history_svg(points: list[tuple[str, dict[str, int]]]) -> str:
 
 
 def render_html(report: Report, history: list[dict] | None = None) -> str:
-    """One self-contained page (inline CSS and JS, no external resource; a CSP forbids any): counts, the run
-    history as an SVG chart when history is given, and the results by group, filterable by text and status."""
-    s = report.summary()
-    css, js = _CSS.strip(), _JS.strip()
+    """One self-contained page from templates/report.html.j2 (inline CSS and JS, hashed into a CSP that
+    forbids everything else): counts as cards that filter, the run history as an SVG chart when history is
+    given, the results by group with failures first. It opens on the failures when there are any; the
+    filter state lives in the URL (#status=fail,warn&q=team-a); it reflows below 640 px and follows the
+    system's dark mode."""
+    from importlib import resources
+
+    import jinja2
+    from markupsafe import Markup
+
+    templates = resources.files("argodoctor.templates")
+    css, js = (templates.joinpath(f).read_text(encoding="utf-8").strip() for f in ("report.css", "report.js"))
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
            "base-uri 'none'; form-action 'none'")
-    title = f"argodoctor: {_headline(s)} · {report.cluster}"
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f'<meta http-equiv="Content-Security-Policy" content="{_h(csp)}">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           '<link rel="icon" href="data:,">', f"<title>{_h(title)}</title>", f"<style>{css}</style>", "</head>",
-           "<body>", "<main>", f"<h1>argodoctor: {_h(_headline(s))}</h1>",
-           f'<p class="meta">Cluster <code>{_h(report.cluster)}</code>'
-           f' · Argo {_h(report.argo_version or "not detected")}'
-           f" · started {_h(report.started)} · {report.duration_s:.1f}s · argodoctor {_h(__version__)}</p>",
-           '<div class="cards">']
-    for st in STATUS_ORDER:
-        out.append(f'<div class="card {st.value}"><b>{s[st.value]}</b>{st.value}</div>')
-    out.append("</div>")
-    if history is not None:
-        points = _history_points(report, history)
-        legend = "".join(f'<span><i class="s-{st.value}"></i>{st.value}</span>' for st in STATUS_ORDER)
-        out += ['<section class="history">', f"<h2>History: the last {len(points)} runs</h2>",
-                _history_svg(points), f'<div class="legend">{legend}</div>', "</section>"]
-    out += ['<div class="filters" role="search">',
-            '<input type="search" id="filter" placeholder="Filter: id, slug, namespace, object, message" '
-            'aria-label="Filter results">']
-    for st in STATUS_ORDER:
-        out.append(f'<label><input type="checkbox" data-status="{st.value}" checked> '
-                   f'<span class="badge {st.value}">{st.value}</span> {s[st.value]}</label>')
-    out.append(f'<span class="count"><span id="shown">{len(report.results)}</span> of {len(report.results)} '
-               "results shown</span></div>")
+    s = report.summary()
+    failing = [st.value for st in (Status.FAIL, Status.ERROR, Status.WARN) if s[st.value]]
+    groups = []
     for group, results in _groups(report):
-        out += [f'<section class="group" data-group="{_h(group)}">', f"<h2>{_h(group)}</h2>", "<table>",
-                "<thead><tr><th>status</th><th>check</th><th>namespace/object</th><th>message</th><th>fix</th>"
-                "</tr></thead>", "<tbody>"]
-        for r in results:
-            search = " ".join(x for x in (r.id, r.slug, r.status.value, r.namespace, r.object, r.message,
-                                          r.remediation) if x).lower()
-            fix = (f'<code class="fix">{_h(fix_command(""))}<span>{_h(r.remediation)}</span></code>'
-                   if r.remediation and r.status in (Status.FAIL, Status.WARN) else "")
-            out.append(f'<tr class="result" data-status="{r.status.value}" data-search="{_h(search)}">'
-                       f'<td><span class="badge {r.status.value}">{r.status.value}</span></td>'
-                       f'<td class="check"><a href="{_h(docs_url(r.id))}">{_h(r.id)}</a> {_h(r.slug)}</td>'
-                       f'<td class="where">{_h(_where(r)).replace("/", "/<wbr>") or "—"}</td>'
-                       f'<td class="msg">{_h(r.message)}</td>'
-                       f"<td>{fix}</td></tr>")
-        out += ["</tbody>", "</table>", "</section>"]
-    out += ['<p id="none" class="empty" hidden>No result matches the filter.</p>', "</main>",
-            f"<script>{js}</script>", "</body>", "</html>"]
-    return "\n".join(out) + "\n"
+        rows = []
+        for r in sorted(results, key=lambda r: _HTML_FIRST.get(r.status, 9)):  # stable: check order within
+            rows.append({
+                "status": r.status.value, "id": r.id, "slug": r.slug, "docs": docs_url(r.id),
+                "search": " ".join(x for x in (r.id, r.slug, r.status.value, r.namespace, r.object, r.message,
+                                               r.remediation) if x).lower(),
+                "where": Markup(_h(_where(r)).replace("/", "/<wbr>") or "—"), "message": _xml_text(r.message),
+                "remediation": r.remediation if r.remediation and r.status in (Status.FAIL, Status.WARN) else None})
+        groups.append((group, rows))
+    points = _history_points(report, history) if history is not None else []
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    page = env.from_string(templates.joinpath("report.html.j2").read_text(encoding="utf-8")).render(
+        csp=csp, css=Markup(css), js=Markup(js), title=f"argodoctor: {_headline(s)} · {report.cluster}",
+        headline=_headline(s), cluster=report.cluster, argo_version=report.argo_version or "not detected",
+        started=report.started, duration=f"{report.duration_s:.1f}s", version=__version__,
+        cards=[(st.value, s[st.value]) for st in STATUS_ORDER], initial=failing or [st.value for st in STATUS_ORDER],
+        history_svg=Markup(_history_svg(points)) if history is not None else None, history_runs=len(points),
+        total=len(report.results), groups=groups, fix_prefix=fix_command(""))
+    return page + "\n"
+
+
+# The order rows take within a group: what needs attention first.
+_HTML_FIRST = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.EXEMPT: 3, Status.SKIP: 4, Status.PASS: 5}

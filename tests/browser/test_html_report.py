@@ -232,6 +232,25 @@ def test_harness_catches_console_errors(browser, tmp_path):
     assert any("missing.png" in e for e in errors), errors
 
 
+def screenshot(browser, width: int, name: str) -> bytes:
+    """The whole page laid out `width` px wide, as tests/artifacts/NAME (and docs/NAME with
+    ARGODOCTOR_UPDATE_DOCS=1, for the README)."""
+    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=600, deviceScaleFactor=1,
+                 mobile=width < 600)
+    browser.pump(0.2)
+    height = browser.send("Page.getLayoutMetrics")["cssContentSize"]["height"]
+    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=int(min(max(height, 600), 6000)),
+                 deviceScaleFactor=1, mobile=width < 600)
+    browser.pump(0.2)
+    png = base64.b64decode(browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name).write_bytes(png)
+    if os.environ.get("ARGODOCTOR_UPDATE_DOCS"):  # refresh the README's screenshots on request only
+        shutil.copyfile(ARTIFACTS / name, REPO / "docs" / name)
+    return png
+
+
 def test_html_report_in_chromium(browser, tmp_path):
     report = _report()
     page_file = tmp_path / "report.html"
@@ -241,26 +260,27 @@ def test_html_report_in_chromium(browser, tmp_path):
     assert browser.console_errors() == []
     assert browser.evaluate("document.title").startswith("argodoctor: 2 failed, 1 could not run, 2 warned")
     total = len(report.results)
-    assert browser.evaluate(VISIBLE_ROWS) == total
+    failing = sum(1 for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN))
+    # it opens on the failures: only fail, error and warn rows show, failures first in each group
+    assert browser.evaluate(VISIBLE_ROWS) == failing
+    assert browser.evaluate("document.querySelector('tr.result:not([hidden])').getAttribute('data-status')") == "warn"
+    assert browser.evaluate("document.querySelector('section.group[data-group=artifacts] tr.result')"
+                            ".getAttribute('data-status')") == "fail"
     assert browser.evaluate("document.querySelectorAll('.history svg rect').length") > 10
     # text is text: the message's markup shows literally
     assert "<Argo mounts it into each workflow pod> &" in browser.evaluate(
         "document.querySelector('tr.result[data-status=fail] td.msg').textContent")
+    screenshot(browser, 1400, "html-report.png")
 
-    # screenshot of the whole page, before filtering: lay it out 1280px wide, then make the viewport as tall
-    browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=600, deviceScaleFactor=1, mobile=False)
-    browser.pump(0.2)
-    height = browser.send("Page.getLayoutMetrics")["cssContentSize"]["height"]
-    browser.send("Emulation.setDeviceMetricsOverride", width=1280, height=int(min(max(height, 600), 6000)),
-                 deviceScaleFactor=1, mobile=False)
-    browser.pump(0.2)
-    shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
-    png = base64.b64decode(shot)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "html-report.png").write_bytes(png)
-    if os.environ.get("ARGODOCTOR_UPDATE_DOCS"):  # refresh the README's screenshot on request only
-        shutil.copyfile(ARTIFACTS / "html-report.png", REPO / "docs" / "html-report.png")
+    # a card is a filter: clicking "pass" shows the passing rows too, and the state is in the URL
+    browser.evaluate("document.querySelector('button.card.pass').click()")
+    passing = sum(1 for r in report.results if r.status == Status.PASS)
+    assert browser.evaluate(VISIBLE_ROWS) == failing + passing
+    assert browser.evaluate("document.querySelector('button.card.pass').getAttribute('aria-pressed')") == "true"
+    assert "pass" in browser.evaluate("decodeURIComponent(location.hash)")
+    # every status on: all rows
+    browser.evaluate("['skip','exempt'].forEach(function (s) { document.querySelector('button.card.' + s).click(); })")
+    assert browser.evaluate(VISIBLE_ROWS) == total
 
     # typing into the filter box keeps only the matching rows (every word must match)
     browser.evaluate("document.getElementById('filter').focus()")
@@ -272,19 +292,45 @@ def test_html_report_in_chromium(browser, tmp_path):
     assert browser.evaluate(VISIBLE_ROWS) == 1
     # a group with no visible row is hidden with it
     assert browser.evaluate("document.querySelector('section.group[data-group=rbac]').getClientRects().length") == 0
+    # the URL carries the state: opened again from it, the page shows the same
+    state = browser.evaluate("location.hash")
+    assert "q=team-a+secret" in state or "q=team-a%20secret" in state
+    browser.open("about:blank")  # a new load, not a jump within the page
+    browser.open(page_file.as_uri() + state)
+    assert browser.evaluate(VISIBLE_ROWS) == 1
+    assert browser.evaluate("document.getElementById('filter').value") == "team-a secret"
 
     # clear the box, then uncheck "pass": the passing rows go
-    browser.evaluate("var b = document.getElementById('filter'); b.value = '';"
-                     " b.dispatchEvent(new Event('input', {bubbles: true}))")
+    browser.open("about:blank")
+    browser.open(page_file.as_uri() + "#status=pass,warn,fail,skip,exempt,error")
     assert browser.evaluate(VISIBLE_ROWS) == total
     browser.evaluate("document.querySelector('input[data-status=pass]').click()")
-    passing = sum(1 for r in report.results if r.status == Status.PASS)
     assert browser.evaluate(VISIBLE_ROWS) == total - passing
     assert browser.evaluate("document.querySelector('section.group[data-group=doctor]').getClientRects().length") == 0
     # nothing matches: the "no result" note shows
+    browser.evaluate("document.getElementById('filter').focus()")
     browser.send("Input.insertText", text="no-such-thing")
     assert browser.evaluate(VISIBLE_ROWS) == 0
     assert browser.evaluate("document.getElementById('none').getClientRects().length") > 0
-
     browser.pump(0.3)
+    assert browser.console_errors() == []
+
+
+def test_html_report_at_420_px_and_in_dark_mode(browser, tmp_path):
+    report = _report()
+    page_file = tmp_path / "report.html"
+    page_file.write_text(render(report, "html", history=_history()), encoding="utf-8")
+    browser.open(page_file.as_uri())
+    screenshot(browser, 420, "html-report-420.png")
+    # a phone's width: nothing wider than the screen, rows as cards, the failures still first
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 420
+    assert browser.evaluate("getComputedStyle(document.querySelector('thead')).display") == "none"
+    assert browser.evaluate("document.querySelector('tr.result:not([hidden])').getAttribute('data-status')") == "warn"
+    light = browser.evaluate("getComputedStyle(document.body).backgroundColor")
+    browser.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+    browser.pump(0.2)
+    dark = browser.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert light == "rgb(255, 255, 255)" and dark == "rgb(13, 17, 23)", (light, dark)
+    screenshot(browser, 1400, "html-report-dark.png")
+    browser.send("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "light"}])
     assert browser.console_errors() == []
