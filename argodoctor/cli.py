@@ -79,10 +79,10 @@ def _add_global_flags(p: argparse.ArgumentParser, default: Any) -> None:
 
 
 def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: bool = True,
-                       scope: bool = False) -> None:
+                       scope: bool = False, title: str = "cluster") -> None:
     """Connection flags; with argo, also the Argo and object-store flags that checks and fixes use; with
     scope, -n / -A (check)."""
-    g = p.add_argument_group("cluster")
+    g = p.add_argument_group(title)
     _add_connection_flags(g, argparse.SUPPRESS)
     if snapshot:
         g.add_argument("--snapshot", metavar="PATH",
@@ -108,7 +108,10 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: 
                    help="Argo version to judge by, e.g. v3.5.15 (default: the controller image's tag)")
     a.add_argument("--controller-namespace", metavar="NS",
                    help="where the workflow-controller runs when it cannot be found (default: argo)")
-    o = p.add_argument_group("object store")
+    _add_s3_flags(p.add_argument_group("object store"))
+
+
+def _add_s3_flags(o: Any) -> None:
     o.add_argument("--s3-endpoint", metavar="HOST:PORT",
                    help="reach the artifact repository's S3 store at HOST:PORT instead of its configured "
                         "endpoint (default: the endpoint itself, or a port-forward to the in-cluster "
@@ -270,8 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "report against its latest)")
     dif.add_argument("new", metavar="NEW", nargs="?", help="the later report")
     dif.add_argument("-o", "--output", choices=["table", "json"], default="table", help="table or json")
-    for p_ in (show, dif):
-        _add_cluster_flags(p_, snapshot=False)
+    for p_ in (show, dif):  # flags only the sources that read a cluster or a bucket use
+        _add_cluster_flags(p_, snapshot=False, argo=False, title="for configmap:// and s3:// sources")
+        s3 = p_.add_argument_group("for s3:// sources (the artifact repository's credentials unless "
+                                   "--report-s3-secret)")
+        s3.add_argument("--report-s3-secret", metavar="NS/NAME",
+                        help="Secret with keys accesskey and secretkey for the bucket")
+        s3.add_argument("--controller-namespace", metavar="NS",
+                        help="where the workflow-controller runs when it cannot be found (default: argo)")
+        _add_s3_flags(s3)
 
     cj = sub.add_parser("cronjob", help="run argodoctor on a schedule inside the cluster",
                         description="Manifests for a plain Kubernetes CronJob (it keeps working when Argo is "
@@ -361,7 +371,8 @@ def _kube(args: argparse.Namespace) -> Kube:
 def _context(args: argparse.Namespace, view: ClusterView) -> Context:
     from .context import Context, Options
 
-    return Context(view, Options(namespaces=tuple(args.namespaces), argo_version=args.argo_version,
+    return Context(view, Options(namespaces=tuple(getattr(args, "namespaces", ())),
+                                 argo_version=getattr(args, "argo_version", None),
                                  controller_namespace=args.controller_namespace,
                                  backup_dir=getattr(args, "backup_dir", None), s3_endpoint=args.s3_endpoint,
                                  s3_connect_timeout=args.s3_connect_timeout,
@@ -606,7 +617,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     def s3_client(bucket: str):
         from .s3 import bucket_client
 
-        return bucket_client(_context(args, LiveView(kube())), bucket)
+        return bucket_client(_context(args, LiveView(kube())), bucket, args.report_s3_secret)
 
     if args.report_command == "show":
         doc, _ = sinks.read_report(args.source, kube, s3_client)
