@@ -427,7 +427,7 @@ def _locate(results: list, manifests: Any) -> None:
     for r in results:
         kind, _, name = (r.object or "").partition("/")
         if name and kind in KINDS:
-            r.location = manifests.location(kind, r.namespace if KINDS[kind].namespaced else None, name)
+            r.location = manifests.location(kind, r.namespace if KINDS[kind].namespaced else None, name, r.pointer)
 
 
 def _namespaces_exist(view: ClusterView, names: list[str]) -> None:

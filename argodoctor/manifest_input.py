@@ -33,12 +33,35 @@ class Manifests:
     locations: dict[tuple[str, str, str], dict[str, Any]]  # (kind, namespace or "", name) -> location
     sources: list[str]
     implied: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = dataclasses.field(default_factory=dict)
 
     def keys(self, kind: str) -> set[tuple[str, str]]:
         return {(o["metadata"].get("namespace") or "", o["metadata"]["name"]) for o in self.objects.get(kind, [])}
 
-    def location(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
-        return self.locations.get((kind, namespace or "", name))
+    def location(self, kind: str, namespace: str | None, name: str,
+                 pointer: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+        """Where the object starts; with a pointer ("data", KEY[, FIELD]) where a check knows the key, the
+        line of that data key, or of FIELD inside the YAML the key holds as a block (`endpoint:`)."""
+        key = (kind, namespace or "", name)
+        found = self.locations.get(key)
+        if found is None:  # a result in a workflow namespace about an object elsewhere (the controller's
+            # ConfigMap): the one object of that kind and name in the files, when there is one
+            same = [k for k in self.locations if k[0] == kind and k[2] == name]
+            if len(same) == 1:
+                key = same[0]
+                found = self.locations[key]
+        if found is None or not pointer or pointer[0] != "data" or len(pointer) < 2:
+            return found
+        line, block = self.data_lines.get(key, {}).get(pointer[1], (None, False))
+        if line is None:
+            return found
+        if block and len(pointer) > 2:  # a block scalar's text starts on the line after its key
+            obj = next((o for o in self.objects.get(kind, []) if _key(o) == key[1:]), None)
+            text = str(((obj or {}).get("data") or {}).get(pointer[1]) or "")
+            at = _field_line(text, pointer[2])
+            if at is not None:
+                line += 1 + at
+        return {**found, "line": line}
 
 
 def read(paths: list[str], namespace: str) -> Manifests:
@@ -46,8 +69,9 @@ def read(paths: list[str], namespace: str) -> Manifests:
     (as `kubectl apply -n` does), as they will be once applied."""
     objects: dict[str, list[dict[str, Any]]] = {}
     locations: dict[tuple[str, str, str], dict[str, Any]] = {}
+    data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = {}
     for file, text in _texts(paths):
-        for obj, line in _objects(file, text):
+        for obj, (line, keys) in _objects(file, text):
             kind = obj.get("kind")
             meta = obj.get("metadata")
             if kind not in KINDS or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
@@ -63,7 +87,19 @@ def read(paths: list[str], namespace: str) -> Manifests:
                 objects[kind] = [o for o in objects[kind] if _key(o) != key[1:]]
             objects.setdefault(kind, []).append(obj)
             locations[key] = {"file": _shown(file), "line": line}
-    return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects))
+            data_lines[key] = keys
+    return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects), data_lines)
+
+
+def _field_line(text: str, field: str) -> int | None:
+    """The 0-based line of `field:` in YAML text (the first one, after `artifactRepository:` when the
+    text is the controller's whole config)."""
+    import re
+
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if re.match(r"artifactRepository\s*:", line)), 0)
+    pattern = re.compile(rf"\s*{re.escape(field)}\s*:")
+    return next((i for i in range(start, len(lines)) if pattern.match(lines[i])), None)
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str]:
@@ -114,7 +150,7 @@ def _not_a_render(path: str) -> None:
                             f"`kubectl kustomize {path} | argodoctor check -f -`")
 
 
-def _objects(file: str, text: str) -> Iterator[tuple[dict[str, Any], int]]:
+def _objects(file: str, text: str) -> Iterator[tuple[dict[str, Any], safe_yaml.Place]]:
     try:
         docs = safe_yaml.load_all_located(text, MAX_NODES, 200)
     except safe_yaml.Invalid as e:
@@ -125,15 +161,15 @@ def _objects(file: str, text: str) -> Iterator[tuple[dict[str, Any], int]]:
         raise UserError(f"{_shown(file)} is not valid YAML{at}: {e.problem}") from None
     except safe_yaml.TooComplex as e:
         raise UserError(f"{_shown(file)} is too large or too deep to read: {e}") from None
-    for doc, line, item_lines in docs:
+    for doc, place, item_places in docs:
         if not isinstance(doc, dict):
             continue
         if str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
             for i, item in enumerate(doc["items"]):
                 if isinstance(item, dict):
-                    yield item, item_lines[i] if i < len(item_lines) else line
+                    yield item, item_places[i] if i < len(item_places) else (place[0], {})
         else:
-            yield doc, line
+            yield doc, place
 
 
 def _as_applied(obj: dict[str, Any]) -> None:

@@ -75,6 +75,9 @@ class Result:
     group: str = ""
     exemption: dict[str, Any] | None = None  # {reason, expires, source, status (the finding's)} when exempt
     location: dict[str, Any] | None = None  # {file, line} for objects read from files; None from a cluster
+    # Where in its object the finding is, where the check knows it: ("data", KEY[, FIELD]). Not reported;
+    # check -f turns it into the line of that key (or field) in the file.
+    pointer: tuple[str, ...] | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.message = scrub(self.message)
@@ -131,13 +134,13 @@ class Check:
 
     # Helpers so check bodies stay short.
     def result(self, status: Status, message: str, *, namespace: str | None = None,
-               object: str | None = None, remediation: Any = ...) -> Result:
+               object: str | None = None, remediation: Any = ..., pointer: tuple[str, ...] | None = None) -> Result:
         """remediation: the check's own by default on fail/warn; None when no automatic fix applies."""
         if remediation is ...:
             remediation = self.remediation if status in (Status.FAIL, Status.WARN) else None
         return Result(id=self.id, slug=self.slug, status=status, message=message,
                       severity=self.severity, namespace=namespace, object=object,
-                      remediation=remediation, group=self.group)
+                      remediation=remediation, group=self.group, pointer=pointer)
 
     def passed(self, message: str, **kw: Any) -> Result:
         return self.result(Status.PASS, message, **kw)

@@ -110,10 +110,21 @@ def load_all(text: str, max_nodes: int, max_depth: int) -> list[Any]:
     return [doc for doc, _, _ in load_all_located(text, max_nodes, max_depth)]
 
 
-def load_all_located(text: str, max_nodes: int, max_depth: int) -> list[tuple[Any, int, list[int]]]:
-    """load_all, each document with the line it starts on (1-based) and, for a List, the line each of
-    its `items` starts on."""
+Place = tuple[int, dict[str, tuple[int, bool]]]  # (start line, {data key: (its line, a block scalar?)})
+
+
+def load_all_located(text: str, max_nodes: int, max_depth: int) -> list[tuple[Any, Place, list[Place]]]:
+    """load_all, each document with where it is: the line it starts on (1-based) and the line of each
+    key of its `data` (a ConfigMap's), and for a List the same for each of its `items`."""
     import yaml
+
+    def place(node: Any) -> Place:
+        keys: dict[str, tuple[int, bool]] = {}
+        for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+            if key.value == "data" and isinstance(value, yaml.MappingNode):
+                keys = {k.value: (k.start_mark.line + 1, getattr(v, "style", None) in ("|", ">"))
+                        for k, v in value.value if isinstance(k, yaml.ScalarNode)}
+        return node.start_mark.line + 1, keys
 
     loader = _loader_class()(text)
     docs = []
@@ -121,12 +132,12 @@ def load_all_located(text: str, max_nodes: int, max_depth: int) -> list[tuple[An
         while loader.check_node():
             node = loader.get_node()
             _measure(node, max_nodes, max_depth)
-            items: list[int] = []
+            items: list[Place] = []
             if isinstance(node, yaml.MappingNode):
                 for key, value in node.value:
                     if key.value == "items" and isinstance(value, yaml.SequenceNode):
-                        items = [n.start_mark.line + 1 for n in value.value]
-            docs.append((loader.construct_document(node), node.start_mark.line + 1, items))
+                        items = [place(n) for n in value.value]
+            docs.append((loader.construct_document(node), place(node), items))
     except yaml.YAMLError as e:
         raise _invalid(e) from None
     except RecursionError:

@@ -71,10 +71,19 @@ class RepositoryValid(Check):
                 where = _where(repo)
                 if problems:
                     yield self.failed(f"{where}: {'; '.join(problems)}{_why(repo)}", namespace=ns,
-                                      object=_object(repo))
+                                      object=_object(repo), pointer=_pointer(repo, problems[0]))
                 else:
                     yield self.passed(f"{describe(repo)}, from {where}{_why(repo)}", namespace=ns,
                                       object=_object(repo))
+
+
+def _pointer(repo: argo.Repository, problem: str) -> tuple[str, ...] | None:
+    """("data", KEY, FIELD): the ConfigMap key holding the repository and the field the first problem
+    names ("endpoint ..." -> endpoint; "s3.accessKeySecret ..." -> accessKeySecret)."""
+    if not repo.configmap or not repo.key:
+        return None
+    field = problem.split(" ", 1)[0].rsplit(".", 1)[-1].strip("\"':,")
+    return ("data", repo.key, field) if field.isidentifier() else ("data", repo.key)
 
 
 def _where(repo: argo.Repository) -> str:

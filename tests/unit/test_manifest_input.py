@@ -58,9 +58,10 @@ def test_a_seeded_mistake_is_named_with_file_and_line_in_every_format(cli, tmp_p
     _, out, _ = cli(*args, "-o", "json")
     ad202 = next(r for r in json.loads(out)["results"] if r["id"] == "AD202")
     assert ad202["status"] == "fail" and "bucket" in ad202["message"]
-    assert ad202["location"] == {"file": "deploy/zz-config.yaml", "line": 2}
+    # the line of the key that holds the repository (the bucket it lacks has no line of its own)
+    assert ad202["location"] == {"file": "deploy/zz-config.yaml", "line": 7}
     _, table, _ = cli(*args)
-    assert "ConfigMap/workflow-controller-configmap (deploy/zz-config.yaml:2)" in table
+    assert "ConfigMap/workflow-controller-configmap (deploy/zz-config.yaml:7)" in table
     _, sarif, _ = cli(*args, "-o", "sarif")
     run = json.loads(sarif)["runs"][0]
     [res] = [r for r in run["results"] if r["ruleId"] == "AD202"]
@@ -68,12 +69,21 @@ def test_a_seeded_mistake_is_named_with_file_and_line_in_every_format(cli, tmp_p
     # location with a relative URI and a start line, and partial fingerprints to track it across runs.
     assert res["ruleId"] in {rule["id"] for rule in run["tool"]["driver"]["rules"]}
     physical = res["locations"][0]["physicalLocation"]
-    assert physical == {"artifactLocation": {"uri": "deploy/zz-config.yaml"}, "region": {"startLine": 2}}
+    assert physical == {"artifactLocation": {"uri": "deploy/zz-config.yaml"}, "region": {"startLine": 7}}
     assert all(r["partialFingerprints"]["argodoctorFinding/v1"] for r in run["results"])
     assert len({r["partialFingerprints"]["argodoctorFinding/v1"] for r in run["results"]}) == len(run["results"])
     _, junit, _ = cli(*args, "-o", "junit")
     case = next(c for c in ET.fromstring(junit).iter("testcase") if c.get("classname").startswith("AD202"))
-    assert (case.get("file"), case.get("line")) == ("deploy/zz-config.yaml", "2")
+    assert (case.get("file"), case.get("line")) == ("deploy/zz-config.yaml", "7")
+    # a field that is there but wrong: the line of that field inside the ConfigMap's embedded YAML
+    (tmp_path / "deploy" / "zz-config.yaml").write_text(BAD_CONFIG.replace(
+        "      endpoint: minio:9000\n", "      bucket: argo-bucket\n      endpoint: http://minio:9000\n"))
+    _, out, _ = cli(*args, "-o", "json")
+    ad202 = next(r for r in json.loads(out)["results"] if r["id"] == "AD202" and r["namespace"] == "argo")
+    assert "has a scheme" in ad202["message"]
+    assert ad202["location"] == {"file": "deploy/zz-config.yaml", "line": 10}
+    line = (tmp_path / "deploy" / "zz-config.yaml").read_text().splitlines()[9]
+    assert line.strip() == "endpoint: http://minio:9000"
 
 
 def test_stdin_lists_and_templates(cli, tmp_path, monkeypatch):
