@@ -275,3 +275,21 @@ def test_entry_points_read_as_importlib_metadata_reads_them():
     for group in (registry.CHECK_GROUP, registry.REMEDIATION_GROUP, "console_scripts"):
         expected = sorted((ep.name, ep.value) for ep in entry_points(group=group))
         assert sorted(registry.entry_points(group)) == expected and expected, group
+
+
+def test_the_docs_url_is_pyprojects_documentation_url_and_docs_url_moves_every_link(cli):
+    import json
+    import re
+
+    from argodoctor.model import DOCS_URL
+
+    [documentation] = re.findall(r'^Documentation = "(.*)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert documentation == DOCS_URL
+    try:
+        code, out, _ = cli("check", "--snapshot", ROOT / "examples" / "seed-broken", "-o", "json",
+                           "--docs-url", "https://wiki.example.com/argodoctor/")
+        assert {r["docs"] for r in json.loads(out)["results"]} >= {"https://wiki.example.com/argodoctor#ad203"}
+    finally:
+        from argodoctor.model import set_docs_url
+
+        set_docs_url(DOCS_URL)
