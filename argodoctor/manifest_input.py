@@ -52,12 +52,15 @@ class Manifests:
                 found = self.locations[key]
         if found is None or not pointer or pointer[0] != "data" or len(pointer) < 2:
             return found
-        line, block = self.data_lines.get(key, {}).get(pointer[1], (None, False))
-        if line is None:
+        keys = self.data_lines.get(key, {})
+        # the setting under its own key, or inside `config`, where the controller's ConfigMap may hold all
+        data_key = pointer[1] if pointer[1] in keys else "config" if "config" in keys else None
+        if data_key is None:
             return found
+        line, block = keys[data_key]
         if block and len(pointer) > 2:  # a block scalar's text starts on the line after its key
             obj = next((o for o in self.objects.get(kind, []) if _key(o) == key[1:]), None)
-            text = str(((obj or {}).get("data") or {}).get(pointer[1]) or "")
+            text = str(((obj or {}).get("data") or {}).get(data_key) or "")
             at = _field_line(text, pointer[2])
             if at is not None:
                 line += 1 + at

@@ -25,6 +25,7 @@ def test_empty_cluster_to_working_argo_with_fix_all(full_control_plane, s3_serve
     kube = Kube(kc)
     cp.add_node("node-1", "containerd://1.7.0")
     base = ("--kubeconfig", kc, "--s3-endpoint", s3_server.endpoint, "--workflow-namespace", "team-a")
+    apply_manifests(kube, [ns_obj("team-a")])  # the team's namespace exists; nothing of Argo does
 
     before = results(cli, *base)
     status = {k: r["status"] for k, r in before.items()}
