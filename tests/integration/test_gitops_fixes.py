@@ -134,3 +134,23 @@ def test_an_admission_policy_refusing_the_binding_is_reported_and_nothing_is_hal
     assert real_writes(cp, mark) == []  # not even the ClusterRole the binding would have referred to
     kube.request("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/"
                            "no-workflow-role-bindings")
+
+
+def test_fix_o_yaml_prints_manifests_to_commit_and_writes_nothing(cluster, cli):
+    cp, kube = cluster
+    kc = str(cp.kubeconfig())
+    controller_config(kube, "kubectl-client-side-apply")
+    kube.request("POST", "/api/v1/namespaces/argo/secrets", body={
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "minio", "namespace": "argo"},
+        "stringData": {"accesskey": "AKIAPRINTEDNEVER0001", "secretkey": "never-printed-secret-value"}})
+    mark = cp.audit_mark()
+    code, out, err = cli("fix", "configure-artifact-repository", "-o", "yaml", "--kubeconfig", kc)
+    assert code == 0, err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    [cm] = [d for d in docs if d["kind"] == "ConfigMap"]
+    assert yaml.safe_load(cm["data"]["artifactRepository"])["s3"]["endpoint"] == "minio.argo.svc:9000"
+    assert "managedFields" not in cm["metadata"] and "resourceVersion" not in cm["metadata"]
+    secrets = [d for d in docs if d["kind"] == "Secret"]
+    assert secrets and all(set(s["data"]) == {"accesskey", "secretkey"} for s in secrets)  # the copy to team-a
+    assert "AKIAPRINTEDNEVER0001" not in out and "never-printed" not in out
+    assert writes(cp.audit_events(mark)) == []
