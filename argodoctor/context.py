@@ -225,7 +225,7 @@ class Context:
     @property
     def executor_permissions(self) -> list[argo.Permission]:
         """The rights a workflow service account needs for those executors at the detected version."""
-        return argo.executor_permissions(self.version, self.executors)
+        return self.once("executor_permissions", lambda: argo.executor_permissions(self.version, self.executors))
 
     def workflow_objects(self) -> dict[str, list[dict[str, Any]]]:
         return self.once("workflow_objects", lambda: {k: self.view.list(k) for k in argo.WORKFLOW_KINDS})

@@ -23,6 +23,7 @@ system:masters with no bindings gets ``allows(...) == False`` from this module.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -59,7 +60,8 @@ class Subject:
     namespace: str = ""
     groups: tuple[str, ...] = ()
 
-    @property
+    # computed once per subject (a frozen dataclass: cached_property writes the instance dict directly)
+    @functools.cached_property
     def username(self) -> str | None:
         if self.kind == "User":
             return self.name
@@ -67,7 +69,7 @@ class Subject:
             return f"{SA_USERNAME_PREFIX}{self.namespace}:{self.name}"
         return None
 
-    @property
+    @functools.cached_property
     def all_groups(self) -> tuple[str, ...]:
         if self.kind == "Group":
             return _unique((self.name, *self.groups))
@@ -295,6 +297,9 @@ class Evaluator:
         self._scopes: dict[tuple[str, str], set[str]] = {}
         # _applying per (subject, namespace): each identity is asked about several permissions
         self._applying_cache: dict[tuple[Subject, str], list[_Binding]] = {}
+        # whether a role's rules allow a request (the namespace plays no part in RuleAllows): thousands of
+        # bindings share a few roles
+        self._role_allows: dict[tuple[str, str, str, tuple[str, ...]], bool] = {}
         order = 0
         for kind, items in (("ClusterRoleBinding", cluster_role_bindings), ("RoleBinding", role_bindings)):
             for obj in items or ():
@@ -394,7 +399,13 @@ class Evaluator:
         return out
 
     def allows(self, user: Subject, req: Request) -> bool:
+        what = (req.verb, req.group, req.resource, req.subresource, req.name)
         for b in self._applying(user, req.namespace):
-            if any(rule_allows(rule, req) for rule in self._role_rules(b)[2]):
+            kind, name, rules = self._role_rules(b)
+            key = (kind, b.namespace if kind == "Role" else "", name, what)
+            allowed = self._role_allows.get(key)
+            if allowed is None:
+                allowed = self._role_allows[key] = any(rule_allows(rule, req) for rule in rules)
+            if allowed:
                 return True
         return False
