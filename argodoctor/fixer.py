@@ -173,6 +173,17 @@ def default_backup_dir() -> str:
     return os.path.join(state, "argodoctor", "backups")
 
 
+def _with_change(before: dict[str, Any], body: dict[str, Any], action: Action) -> dict[str, Any]:
+    """What is sent for an object that exists: the live object with the change, the fields to remove
+    removed. Server-side apply drops fields this field manager set before and leaves out now (say, an
+    install argodoctor applied); sending the whole object keeps every other field as it is (a field left
+    unchanged is shared with its owner, not taken)."""
+    body = merged(clean(before), body)
+    for path in action.remove:
+        _pop(body, path)
+    return body
+
+
 def preflight(kube: Kube, actions: list[Action], force: bool = False) -> list[str]:
     """Every action sent with server-side dry run (dryRun=All), nothing written: what the API server
     would refuse (a field another manager owns, an admission policy, a quota), one line each. A plan is
@@ -185,9 +196,7 @@ def preflight(kube: Kube, actions: list[Action], force: bool = False) -> list[st
         body = action.materialize(kube) if action.materialize else action.desired
         before = get_live(kube, body)
         if before is not None and not action.delete:  # sent as apply() sends it
-            body = merged(clean(before), body)
-            for path in action.remove:
-                _pop(body, path)
+            body = _with_change(before, body, action)
         try:
             if action.delete:
                 if before is not None:
@@ -252,12 +261,7 @@ class Applier:
                 self.written += 1
             return {}
         if before is not None:
-            # Server-side apply drops fields this field manager set before and leaves out now (say,
-            # an install argodoctor applied); sending the whole live object with the change keeps
-            # every other field as it is (a field unchanged is shared with its owner, not taken).
-            body = merged(clean(before), body)
-            for path in action.remove:
-                _pop(body, path)
+            body = _with_change(before, body, action)
         path = object_path(body, self.kube)
         try:
             result = self.kube.apply(path, body, force=self.force)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,18 @@ class Manifests:
     implied: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = dataclasses.field(default_factory=dict)
 
+    @functools.cached_property
+    def _by_name(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
+        """(kind, name) -> the keys of the objects of that kind and name, in any namespace."""
+        index: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for key in self.locations:
+            index.setdefault((key[0], key[2]), []).append(key)
+        return index
+
+    @functools.cached_property
+    def _by_key(self) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {(kind, *_key(o)): o for kind, objs in self.objects.items() for o in objs}
+
     def keys(self, kind: str) -> set[tuple[str, str]]:
         return {(o["metadata"].get("namespace") or "", o["metadata"]["name"]) for o in self.objects.get(kind, [])}
 
@@ -46,7 +59,7 @@ class Manifests:
         found = self.locations.get(key)
         if found is None:  # a result in a workflow namespace about an object elsewhere (the controller's
             # ConfigMap): the one object of that kind and name in the files, when there is one
-            same = [k for k in self.locations if k[0] == kind and k[2] == name]
+            same = self._by_name.get((kind, name), [])
             if len(same) == 1:
                 key = same[0]
                 found = self.locations[key]
@@ -59,8 +72,7 @@ class Manifests:
             return found
         line, block = keys[data_key]
         if block and len(pointer) > 2:  # a block scalar's text starts on the line after its key
-            obj = next((o for o in self.objects.get(kind, []) if _key(o) == key[1:]), None)
-            text = str(((obj or {}).get("data") or {}).get(data_key) or "")
+            text = str(((self._by_key.get(key) or {}).get("data") or {}).get(data_key) or "")
             at = _field_line(text, pointer[2])
             if at is not None:
                 line += 1 + at
@@ -196,16 +208,17 @@ def _implied(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[st
     applied), the Namespaces the files' objects go to, and each Namespace's `default` ServiceAccount
     (the API server's ServiceAccount controller makes one in every namespace)."""
     implied: dict[str, list[dict[str, Any]]] = {}
-    pods = [((d["metadata"].get("namespace"), ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}))
-            for d in objects.get("Deployment", [])]
+    pod_labels: dict[str | None, list[dict[str, Any]]] = {}  # by namespace: each Deployment's pod labels
+    for d in objects.get("Deployment", []):
+        meta = ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        pod_labels.setdefault(d["metadata"].get("namespace"), []).append(meta.get("labels") or {})
     have = {_key(e) for e in objects.get("Endpoints", [])}
     for svc in objects.get("Service", []):
         ns, spec = svc["metadata"].get("namespace"), svc.get("spec") if isinstance(svc.get("spec"), dict) else {}
         selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else None
         if not selector or _key(svc) in have:
             continue
-        if any(pns == ns and all((meta.get("labels") or {}).get(k) == v for k, v in selector.items())
-               for pns, meta in pods):
+        if any(all(labels.get(k) == v for k, v in selector.items()) for labels in pod_labels.get(ns, [])):
             ports = [{"name": p.get("name"), "port": p.get("targetPort") if isinstance(p.get("targetPort"), int)
                       else p.get("port"), "protocol": p.get("protocol", "TCP")}
                      for p in spec.get("ports") or [] if isinstance(p, dict)]
