@@ -166,6 +166,11 @@ class ClusterView:
 
     live = False
     name = ""
+    # Kinds whose objects come decoded from the API server's typed Go structs (a live LIST of a built-in
+    # kind): a field cannot have another type than its struct's, nor an object lack its name, so the parse
+    # boundary passes them as they are. Argo's kinds are CRDs whose schema preserves unknown fields: a
+    # Workflow can hold anything, and is always checked. Files and snapshots are checked whole.
+    typed_kinds: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self._cache: dict[str, list[dict[str, Any]] | KubeError] = {}
@@ -201,6 +206,9 @@ class ClusterView:
 
     def _admit(self, k: Kind, objs: Iterable[Any]) -> list[dict[str, Any]]:
         """The objects whose shape the checks may trust; the others go to self.malformed."""
+        if k.name in self.typed_kinds:
+            self.malformed[k.name] = []
+            return list(objs)
         good, bad = [], []
         for o in objs:
             why = shapes.problem(k.name, o, k.namespaced)
@@ -266,6 +274,7 @@ class ClusterView:
 
 class LiveView(ClusterView):
     live = True
+    typed_kinds = frozenset(k.name for k in _KINDS if k.group != "argoproj.io")
 
     def __init__(self, kube: Kube, page_size: int = 500):
         super().__init__()

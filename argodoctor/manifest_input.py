@@ -244,6 +244,8 @@ def _implied(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[st
 class OverlayView(LiveView):
     """The live cluster with the files' objects replacing (same kind, namespace, name) or adding to it."""
 
+    typed_kinds = frozenset()  # the files' objects were never decoded by an API server: every kind is checked
+
     def __init__(self, kube: Any, manifests: Manifests):
         super().__init__(kube)
         self.manifests = manifests

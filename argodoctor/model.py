@@ -49,20 +49,22 @@ CREDENTIAL_PATTERNS = re.compile(
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bxox[abprs]-[A-Za-z0-9-]{10,}")
 
 
-# A fixed part of each pattern: text holding none of them is returned as it is, in 2 µs instead of the
-# expression's 40 µs (a large run scrubs a message per namespace and check).
-_TELLTALES = ("AKIA", "ASIA", "AIDA", "AROA", "ANPA", "AGPA", "PRIVATE KEY", "eyJ", "xox",
-              "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+# A fixed part of each pattern: text holding none of them is returned as it is, in 1 µs instead of the
+# expression's 40 µs (a large run scrubs a message per namespace and check). One `in` per telltale, chained
+# (a loop or one alternation of them costs twice as much).
+def _may_hold_credential(t: str) -> bool:
+    return ("AKIA" in t or "ASIA" in t or "AIDA" in t or "AROA" in t or "ANPA" in t or "AGPA" in t
+            or "PRIVATE KEY" in t or "eyJ" in t or "xox" in t
+            or "ghp_" in t or "gho_" in t or "ghu_" in t or "ghs_" in t or "ghr_" in t)
 
 
 def scrub(text: str) -> str:
-    for telltale in _TELLTALES:
-        if telltale in text:
-            return CREDENTIAL_PATTERNS.sub("<redacted: looks like a credential>", text)
+    if _may_hold_credential(text):
+        return CREDENTIAL_PATTERNS.sub("<redacted: looks like a credential>", text)
     return text
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)  # slots: a large run holds a result per namespace and check
 class Result:
     id: str
     slug: str

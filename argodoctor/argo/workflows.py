@@ -19,6 +19,9 @@ JOINED_FIELDS = ("serviceAccountName", "automountServiceAccountToken", "executor
                  "podGC", "artifactGC", "entrypoint")
 
 
+_UNSET = (None, "", {})  # what JoinWorkflowSpec's merge treats as not set
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -90,11 +93,13 @@ class Catalogue:
         own = workflow_spec(obj)
         ref = own.get("workflowTemplateRef")
         base = self.referenced(obj["metadata"].get("namespace"), ref) if isinstance(ref, dict) else None
+        if base is None and not self.defaults:
+            return own, None  # nothing to join: the spec as it is (callers never change it)
         base_spec = _mapping((base or {}).get("spec"))
         joined = dict(own)
         for field in JOINED_FIELDS:
             for layer in (own, base_spec, self.defaults):
-                if layer.get(field) not in (None, "", {}):
+                if layer.get(field) not in _UNSET:
                     joined[field] = layer[field]
                     break
         if base is not None:

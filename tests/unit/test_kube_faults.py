@@ -104,3 +104,18 @@ def test_an_internal_error_exits_3_with_the_traceback_only_under_v(cli, monkeypa
                                          "traceback, and report it)")
     code, out, err = cli("-v", "list")
     assert code == 3 and "Traceback" in err
+
+
+def test_a_live_view_checks_the_shape_of_argo_kinds_and_trusts_the_typed_built_in_ones(server):
+    """Argo's CRDs preserve unknown fields, so a served Workflow can hold anything: it still crosses the
+    parse boundary. A built-in kind comes from the API server's typed structs and is taken as served."""
+    from argodoctor.cluster import LiveView
+    from argodoctor.manifest_input import OverlayView
+
+    bad = {"metadata": {"name": "w", "namespace": "a"}, "spec": {"serviceAccountName": ["not", "a", "string"]}}
+    Script.answers = [(200, {}, json.dumps({"kind": "WorkflowList", "metadata": {}, "items": [bad]}).encode())]
+    view = LiveView(Kube(server))
+    assert view.list("Workflow") == []
+    assert view.malformed["Workflow"] == [("a", "Workflow/w", "spec.serviceAccountName: expected a string, got a list")]
+    assert "Workflow" not in view.typed_kinds and {"Secret", "RoleBinding", "Namespace"} <= view.typed_kinds
+    assert OverlayView.typed_kinds == frozenset()  # objects from files are never trusted
