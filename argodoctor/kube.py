@@ -99,6 +99,11 @@ class Kube:
 
     def request(self, method: str, path: str, *, query: dict[str, Any] | None = None,
                 body: Any = None, content_type: str | None = None) -> dict[str, Any]:
+        return self._parse(path, self._raw(method, path, query=query, body=body, content_type=content_type))
+
+    def _raw(self, method: str, path: str, *, query: dict[str, Any] | None = None,
+             body: Any = None, content_type: str | None = None) -> bytes:
+        """The body of a 2xx answer (retried as client-go retries); any other answer raises KubeError."""
         from urllib.parse import urlencode
 
         headers = self._headers()
@@ -124,6 +129,9 @@ class Kube:
             except (ValueError, AttributeError):
                 message = _not_kubernetes(self.host, data) or data[:200].decode(errors="replace")
             raise KubeError(status, message or f"HTTP {status}", verb=method)
+        return data
+
+    def _parse(self, path: str, data: bytes) -> dict[str, Any]:
         if not data:
             return {}
         try:
@@ -151,17 +159,30 @@ class Kube:
 
     def list(self, path: str, *, page_size: int = 500,
              query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Yields the items of a LIST, page by page."""
-        cont = None
-        while True:
+        """Yields the items of a LIST, page by page. The next page is asked for while this one is
+        decoded and its items used, when the page's continue token can be read off the page without
+        decoding it (continue_token); the decoded page then confirms the token (a guess that differs,
+        which valid JSON cannot give, is dropped and the page asked for again)."""
+        def fetch(cont: str | None) -> bytes:
             q = dict(query or {}, limit=page_size)
             if cont:
                 q["continue"] = cont
-            page = self.request("GET", path, query=q)
-            yield from page.get("items") or []
+            return self._raw("GET", path, query=q)
+
+        data = fetch(None)
+        while True:
+            guess = continue_token(data)
+            ahead = _Ahead(fetch, guess) if guess else None
+            page = self._parse(path, data)
             cont = (page.get("metadata") or {}).get("continue")
+            if ahead is not None and guess != cont:
+                ahead.drop()
+                ahead = None
+            del data
+            yield from page.get("items") or []
             if not cont:
                 return
+            data = ahead.result() if ahead is not None else fetch(cont)
 
     def apply(self, path: str, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
         """Server-side apply of obj at path (the object's own URL), field manager argodoctor. force=False:
@@ -170,6 +191,67 @@ class Kube:
         if dry_run:
             query["dryRun"] = "All"
         return self.request("PATCH", path, query=query, body=obj, content_type=APPLY_PATCH)
+
+
+class _Ahead:
+    """fetch(token) running in a thread of its own (the socket wait and TLS reads release the GIL)."""
+
+    def __init__(self, fetch: Any, token: str):
+        self._data: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fetch, token), daemon=True,
+                                        name="argodoctor-page")
+        self._thread.start()
+
+    def _run(self, fetch: Any, token: str) -> None:
+        try:
+            self._data = fetch(token)
+        except BaseException as e:  # raised again, in the caller's thread, by result()
+            self._error = e
+
+    def result(self) -> bytes:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._data is not None
+        return self._data
+
+    def drop(self) -> None:
+        self._thread.join()  # its answer (or error) is not used
+
+
+_META_KEY = b'"metadata":'
+
+
+def continue_token(page: bytes) -> str | None:
+    """A LIST page's metadata.continue read without decoding its items, or None (no token, or not
+    found this way). Go writes a CRD's list (a map) with sorted keys, metadata last; a built-in kind's
+    list (a struct) as kind, apiVersion, metadata, items. So the list's metadata is the text after the
+    last `,"metadata":` up to the final `}`, or the first `"metadata":` value when the text before it
+    is an object's start: each candidate counts only when that text alone parses as JSON, which holds
+    for a key of the top-level object and no other (a nested key leaves its closing brackets behind)."""
+    end = page.rstrip()
+    if not end.endswith(b"}"):
+        return None
+    meta: Any = None
+    at = end.rfind(b"," + _META_KEY)
+    if at >= 0:
+        try:
+            meta = json.loads(end[at + 1 + len(_META_KEY):-1])
+        except ValueError:
+            meta = None
+    if meta is None:
+        at = end.find(_META_KEY)
+        if at > 0:
+            try:
+                head = json.loads(end[:at].rstrip().rstrip(b",") + b"}")  # {"kind":...,"apiVersion":...}
+                meta, _ = json.JSONDecoder().raw_decode(end[at + len(_META_KEY):].decode())
+            except (ValueError, UnicodeDecodeError):
+                return None
+            if not isinstance(head, dict):
+                return None
+    cont = meta.get("continue") if isinstance(meta, dict) else None
+    return cont if isinstance(cont, str) and cont else None
 
 
 def _retry_after(resp: Any) -> float | None:

@@ -119,3 +119,53 @@ def test_a_live_view_checks_the_shape_of_argo_kinds_and_trusts_the_typed_built_i
     assert view.malformed["Workflow"] == [("a", "Workflow/w", "spec.serviceAccountName: expected a string, got a list")]
     assert "Workflow" not in view.typed_kinds and {"Secret", "RoleBinding", "Namespace"} <= view.typed_kinds
     assert OverlayView.typed_kinds == frozenset()  # objects from files are never trusted
+
+
+def _page(items: list, cont: str, crd: bool) -> bytes:
+    """A LIST page as the API server writes it: a CRD's list is a map (Go sorts its keys: metadata
+    last), a built-in kind's a struct (kind, apiVersion, metadata, items)."""
+    meta = {"resourceVersion": "7", **({"continue": cont} if cont else {})}
+    if crd:
+        return json.dumps({"apiVersion": "argoproj.io/v1alpha1", "items": items, "kind": "WorkflowList",
+                           "metadata": meta}, sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps({"kind": "SecretList", "apiVersion": "v1", "metadata": meta, "items": items},
+                      separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize("crd", [True, False])
+def test_continue_token_is_read_off_a_page_without_decoding_its_items(crd):
+    from argodoctor.kube import continue_token
+
+    # items that hold the same key and token-like text nested (and quoted) in them
+    tricky = [{"metadata": {"name": "a", "continue": "no"}, "spec": {"x": {"metadata": {"continue": "nested"}}}},
+              {"metadata": {"name": 'q",\\"metadata\\":{\\"continue\\":\\"fake\\"}}'}}]
+    assert continue_token(_page(tricky, "tok-1", crd)) == "tok-1"
+    assert continue_token(_page(tricky, "", crd)) is None
+    assert continue_token(_page([], "tok-2", crd) + b"\n") == "tok-2"
+    assert continue_token(b'{"items":[{"metadata":{"continue":"x"}}]}') is None  # nested only
+    assert continue_token(b"not json") is None and continue_token(b"") is None
+
+
+@pytest.mark.parametrize("crd", [True, False])
+def test_a_list_asks_for_the_next_page_while_decoding_this_one_and_yields_every_item_once(server, crd):
+    pages = [[{"metadata": {"name": f"o{p}-{i}"}} for i in range(3)] for p in range(4)]
+    Script.answers = [(200, {}, _page(items, f"c{p + 1}" if p < 3 else "", crd)) for p, items in enumerate(pages)]
+    kube = Kube(server)
+    it = kube.list("/api/v1/secrets", page_size=3)
+    names = [next(it)["metadata"]["name"]]
+    deadline = time.monotonic() + 5
+    while len(Script.seen) < 2 and time.monotonic() < deadline:  # page 2 is asked for before it is needed
+        time.sleep(0.01)
+    assert len(Script.seen) == 2
+    names += [o["metadata"]["name"] for o in it]
+    assert names == [o["metadata"]["name"] for items in pages for o in items]
+    assert kube.requests["GET"] == 4 and not Script.answers  # one request per page, none wasted
+
+
+def test_an_error_on_a_page_asked_for_ahead_is_raised_where_the_list_is_read(server):
+    Script.answers = [(200, {}, _page([{"metadata": {"name": "a"}}], "c1", True)),
+                      (403, {}, b'{"kind":"Status","message":"workflows is forbidden"}')]
+    it = Kube(server).list("/apis/argoproj.io/v1alpha1/workflows", page_size=1)
+    assert next(it)["metadata"]["name"] == "a"
+    with pytest.raises(KubeError, match="forbidden"):
+        next(it)
