@@ -91,6 +91,10 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: 
     g.add_argument("--request-timeout", type=_duration, default=30.0, metavar="DURATION",
                    help="read timeout of each API request, as kubectl takes it: 30s, 1m, 500ms or seconds "
                         "(default 30s; connecting times out after 5s)")
+    g.add_argument("--chunk-size", type=_chunk_size, metavar="N",
+                   help="read each kind in LIST pages of N objects, as kubectl's --chunk-size; 0 reads each "
+                        "kind whole (default: whole from Kubernetes 1.33, whose API server serves a whole list "
+                        "from its cache, streamed; else 500)")
     if not argo:
         return
     a = p.add_argument_group("argo")
@@ -362,9 +366,13 @@ def _kube(args: argparse.Namespace) -> Kube:
     kube = Kube(args.kubeconfig, args.context, timeout=(5.0, args.request_timeout), as_user=args.as_user,
                 as_groups=tuple(args.as_groups))
     try:
-        kube.request("GET", "/version")
+        info = kube.request("GET", "/version")
     except KubeError as e:
         raise UserError(str(e)) from None
+    from .kube import chunk_for
+
+    chunk = getattr(args, "chunk_size", None)
+    kube.list_chunk = chunk_for(info) if chunk is None else chunk
     return kube
 
 
@@ -984,6 +992,16 @@ def _argo_version(text: str) -> str:
 _argo_version.__name__ = "Argo version (e.g. v3.7.18)"
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _chunk_size(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of objects (0 or more)")
+    return n
 
 
 def _duration(text: str) -> float:

@@ -276,12 +276,13 @@ class LiveView(ClusterView):
     live = True
     typed_kinds = frozenset(k.name for k in _KINDS if k.group != "argoproj.io")
 
-    def __init__(self, kube: Kube, page_size: int = 500):
+    def __init__(self, kube: Kube, page_size: int | None = None):
         super().__init__()
         self.kube = kube
         self.name = kube.name
-        self.page_size = page_size
-        self.lists = 0  # kinds LISTed (each once per run, in pages of page_size)
+        # pages of page_size objects (0: each kind whole); by default as the server is best read (kube.chunk_for)
+        self.page_size = getattr(kube, "list_chunk", 500) if page_size is None else page_size
+        self.lists = 0  # kinds LISTed (each once per run)
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
         return list(self._iter(kind))

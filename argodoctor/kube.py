@@ -29,6 +29,24 @@ FIELD_MANAGER = "argodoctor"
 MAX_RETRIES = 5
 RETRY_ANY = (429, 503)
 RETRY_READ = (500, 502, 504)
+# How LISTs are read (kubectl's --chunk-size; 0: each kind whole). From Kubernetes 1.33 a whole LIST is
+# served from the API server's watch cache as a consistent read (KEP-2340, beta and on since 1.31) and
+# written item by item (KEP-5116 streaming list encoding, beta since 1.33), while every continuation page
+# is read from etcd (k8s.io/apiserver storage/cacher/delegator.go shouldDelegateList: a continue token
+# always delegates): 10,000 Workflows take 0.34 s whole against 0.97 s in pages of 500 on 1.35. Older
+# servers build a whole LIST in memory from etcd: there, pages of 500 as client-go's pager reads them.
+WHOLE_LISTS_FROM = (1, 33)
+PAGED_CHUNK = 500
+
+
+def chunk_for(version_info: dict[str, Any]) -> int:
+    """The chunk size for a server that answered /version with version_info (0: whole lists)."""
+    try:
+        major = int(str(version_info.get("major", "")).rstrip("+"))
+        minor = int(str(version_info.get("minor", "")).rstrip("+"))
+    except ValueError:
+        return PAGED_CHUNK  # an unknown server: the cautious way
+    return 0 if (major, minor) >= WHOLE_LISTS_FROM else PAGED_CHUNK
 
 
 class Kube:
@@ -44,6 +62,7 @@ class Kube:
         self._cert: bytes | None = None
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # by HTTP method, for benchmarks and tests
+        self.list_chunk = PAGED_CHUNK  # set from the server's version once it is known (argodoctor.cli._kube)
 
     def _pool(self) -> Any:
         """The connection pool, rebuilt when an exec plugin hands out a new client certificate."""
@@ -159,12 +178,13 @@ class Kube:
 
     def list(self, path: str, *, page_size: int = 500,
              query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Yields the items of a LIST, page by page. The next page is asked for while this one is
-        decoded and its items used, when the page's continue token can be read off the page without
-        decoding it (continue_token); the decoded page then confirms the token (a guess that differs,
-        which valid JSON cannot give, is dropped and the page asked for again)."""
+        """Yields the items of a LIST, page by page (page_size 0: the whole list at once). The next
+        page is asked for while this one is decoded and its items used, when the page's continue token
+        can be read off the page without decoding it (continue_token); the decoded page then confirms the
+        token (a guess that differs, which valid JSON cannot give, is dropped and the page asked for
+        again)."""
         def fetch(cont: str | None) -> bytes:
-            q = dict(query or {}, limit=page_size)
+            q = dict(query or {}, **({"limit": page_size} if page_size > 0 else {}))
             if cont:
                 q["continue"] = cont
             return self._raw("GET", path, query=q)
@@ -221,6 +241,7 @@ class _Ahead:
 
 
 _META_KEY = b'"metadata":'
+_META_WINDOW = 1 << 16  # bytes a list's own metadata (resourceVersion, continue token) fits in
 
 
 def continue_token(page: bytes) -> str | None:
@@ -230,23 +251,26 @@ def continue_token(page: bytes) -> str | None:
     last `,"metadata":` up to the final `}`, or the first `"metadata":` value when the text before it
     is an object's start: each candidate counts only when that text alone parses as JSON, which holds
     for a key of the top-level object and no other (a nested key leaves its closing brackets behind)."""
-    end = page.rstrip()
-    if not end.endswith(b"}"):
+    end = len(page)
+    while end and page[end - 1] in b" \t\r\n":  # no copy of a page of megabytes
+        end -= 1
+    if not end or page[end - 1] != ord("}"):
         return None
     meta: Any = None
-    at = end.rfind(b"," + _META_KEY)
+    at = page.rfind(b"," + _META_KEY, 0, end)
     if at >= 0:
         try:
-            meta = json.loads(end[at + 1 + len(_META_KEY):-1])
+            meta = json.loads(page[at + 1 + len(_META_KEY):end - 1])
         except ValueError:
             meta = None
     if meta is None:
-        at = end.find(_META_KEY)
+        at = page.find(_META_KEY, 0, end)
         if at > 0:
             try:
-                head = json.loads(end[:at].rstrip().rstrip(b",") + b"}")  # {"kind":...,"apiVersion":...}
-                meta, _ = json.JSONDecoder().raw_decode(end[at + len(_META_KEY):].decode())
-            except (ValueError, UnicodeDecodeError):
+                head = json.loads(page[:at].rstrip().rstrip(b",") + b"}")  # {"kind":...,"apiVersion":...}
+                window = page[at + len(_META_KEY):at + len(_META_KEY) + _META_WINDOW].decode(errors="ignore")
+                meta, _ = json.JSONDecoder().raw_decode(window)
+            except ValueError:
                 return None
             if not isinstance(head, dict):
                 return None

@@ -5,8 +5,8 @@ Starts the real control plane of the test harness (etcd + kube-apiserver, audit 
 Argo v3.7.18 (cluster-install) with the seed's artifact repository, and fills it with N workflow
 namespaces, each with 2 ServiceAccounts, 1 Secret, 2 RoleBindings and 5 Workflows. Then, per N:
 
-  floor       the same LIST pages argodoctor reads (same kinds, limit=500), replayed with urllib3
-              and json.loads, with the same client certificate: nothing else
+  floor       the same LIST pages argodoctor reads (same kinds, same chunks: whole lists on this
+              Kubernetes), replayed with urllib3 and json.loads, with the same client certificate
   check       `argodoctor check` wall time (a subprocess, default table output, all checks)
   ratio       check / floor
   requests    API requests of that check run, counted from the apiserver's audit log
@@ -194,10 +194,11 @@ class Api:
         return len(page.get("items") or []) + ((page.get("metadata") or {}).get("remainingItemCount") or 0)
 
     def list_pages(self, path: str, limit: int = 500) -> int:
-        """Every page of a LIST, parsed with json.loads; returns the number of pages."""
+        """Every page of a LIST (limit 0: one, the whole list), parsed with json.loads; returns the number of
+        pages."""
         pages, cont = 0, None
         while True:
-            fields = {"limit": str(limit), **({"continue": cont} if cont else {})}
+            fields = {**({"limit": str(limit)} if limit else {}), **({"continue": cont} if cont else {})}
             status, data = self.request("GET", path, fields=fields)
             if status == 404:
                 return pages
@@ -219,12 +220,15 @@ def fill(api: Api, start: int, stop: int, workers: int = 16) -> None:
 
 
 def floor(api: Api) -> tuple[float, int]:
-    """The LIST pages argodoctor reads (every kind of its view, cluster-wide, limit=500), replayed
-    with urllib3 and json.loads: (seconds, pages)."""
+    """The LIST pages argodoctor reads (every kind of its view, cluster-wide, in the chunks argodoctor
+    chooses for this server: kube.chunk_for), replayed one after the other with urllib3 and json.loads:
+    (seconds, pages)."""
     from argodoctor.cluster import KINDS
+    from argodoctor.kube import chunk_for
 
+    chunk = chunk_for(json.loads(api.request("GET", "/version")[1]))
     t0 = time.perf_counter()
-    pages = sum(api.list_pages(k.path()) for k in KINDS.values())
+    pages = sum(api.list_pages(k.path(), chunk) for k in KINDS.values())
     return time.perf_counter() - t0, pages
 
 

@@ -228,6 +228,20 @@ def test_paged_lists_read_the_continue_token_as_the_real_api_server_writes_it(se
             admin_kube.request("DELETE", templates.path("team-a", t["metadata"]["name"]))
 
 
+def test_check_reads_each_kind_whole_from_this_kubernetes_and_in_pages_when_told(seed, control_plane, cli):
+    """On Kubernetes 1.35 each kind is one LIST without a limit (kube.chunk_for); --chunk-size pages."""
+    def lists(*extra: str) -> list[str]:
+        mark = control_plane.audit_mark()
+        code, _, err = cli("check", "--kubeconfig", control_plane.kubeconfig(), *extra)
+        assert code in (0, 1), err
+        return [e["requestURI"] for e in control_plane.audit_events(mark)
+                if e["verb"] == "list" and e["stage"] == "ResponseComplete" and e["user"]["username"] == "admin"]
+    whole = lists()
+    assert whole and not [u for u in whole if "limit=" in u]
+    assert len(whole) == len(set(whole))  # each kind once
+    assert all("limit=1" in u for u in lists("--chunk-size", "1"))
+
+
 def test_connection_and_input_errors_are_one_line(control_plane, cli, tmp_path):
     bad = tmp_path / "kc.yaml"
     cfg = yaml.safe_load(Path(control_plane.kubeconfig()).read_text())

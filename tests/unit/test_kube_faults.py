@@ -20,9 +20,11 @@ LIST = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": [{
 class Script(http.server.BaseHTTPRequestHandler):
     answers: list[tuple[int, dict[str, str], bytes]] = []
     seen: list[tuple[str, float]] = []
+    paths: list[str] = []
 
     def _answer(self) -> None:
         type(self).seen.append((self.command, time.monotonic()))
+        type(self).paths.append(self.path)
         default = (200, {}, json.dumps(LIST).encode())
         status, headers, body = type(self).answers.pop(0) if type(self).answers else default
         self.send_response(status)
@@ -42,7 +44,7 @@ class Script(http.server.BaseHTTPRequestHandler):
 def server(tmp_path):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Script)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    Script.answers, Script.seen = [], []
+    Script.answers, Script.seen, Script.paths = [], [], []
     kc = tmp_path / "kubeconfig"
     kc.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "fake",
@@ -169,3 +171,16 @@ def test_an_error_on_a_page_asked_for_ahead_is_raised_where_the_list_is_read(ser
     assert next(it)["metadata"]["name"] == "a"
     with pytest.raises(KubeError, match="forbidden"):
         next(it)
+
+
+def test_lists_are_read_whole_from_kubernetes_1_33_and_in_pages_of_500_before(server, cli):
+    from argodoctor.kube import chunk_for
+
+    assert chunk_for({"major": "1", "minor": "35"}) == 0 and chunk_for({"major": "1", "minor": "33+"}) == 0
+    assert chunk_for({"major": "1", "minor": "32"}) == 500 and chunk_for({}) == 500
+    Script.answers = [(200, {}, _page([{"metadata": {"name": "a"}}], "", True))]
+    assert [o["metadata"]["name"] for o in Kube(server).list("/api/v1/secrets", page_size=0)] == ["a"]
+    assert Script.paths == ["/api/v1/secrets"]  # no limit: the whole list
+    with pytest.raises(SystemExit) as bad:  # argparse refuses it: a usage error
+        cli("check", "--kubeconfig", server, "--chunk-size", "-3")
+    assert bad.value.code == 2
