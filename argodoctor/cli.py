@@ -548,7 +548,7 @@ def _check(args: argparse.Namespace) -> int:
                                               [c.id for c in checks]):
         print(f"argodoctor: warning: {warning}", file=sys.stderr)
     # The report's JSON form, built only when something needs it (at scale it is a dict per result).
-    doc = report.to_dict() if destinations or args.events or args.output == "json" else None
+    doc = report.to_dict() if destinations or args.events else None
     if _PARKED is not None:
         _PARKED.extend((view, ctx, report, report.results, doc))
     history = None
@@ -606,7 +606,7 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
     if fmt in ("table", "wide"):
         print_table(report, Console(file=stream, highlight=False), compact=fmt == "table" and not show_passed)
     elif fmt == "json":  # streamed, result by result
-        write_json(doc if doc is not None else report.to_dict(), stream)
+        write_json(doc if doc is not None else report.to_dict(lazy=True), stream)
     else:
         stream.write(render(report, fmt, history=history))
 

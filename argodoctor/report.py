@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import re
 from collections import Counter
@@ -35,11 +36,14 @@ class Report:
         counts = Counter(r.status for r in self.results)
         return {s.value: counts.get(s, 0) for s in STATUS_ORDER}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lazy: bool = False) -> dict[str, Any]:
+        """The report's JSON form; lazy: its results an iterator of dicts made one at a time (for
+        write_json, so a large report is never held as dicts whole)."""
+        results = (r.to_dict() for r in self.results)
         return {"argodoctor": __version__, "schema": REPORT_SCHEMA, "cluster": self.cluster,
                 "argo_version": self.argo_version,
                 "started": self.started, "duration_s": round(self.duration_s, 3),
-                "summary": self.summary(), "results": [r.to_dict() for r in self.results]}
+                "summary": self.summary(), "results": results if lazy else list(results)}
 
     def exit_code(self, fail_on: str = "fail") -> int:
         """1 when a check failed or could not run (or warned, with --fail-on warn); else 0 (always 0
@@ -64,14 +68,24 @@ def write_json(doc: dict[str, Any], stream: Any, chunk: int = 1000) -> None:
     would, a chunk of results at a time: no one giant string, and each string value encoded by the
     C encoder rather than the whole document by the pure-Python indenting one."""
     results = doc.get("results")
-    if not isinstance(results, list) or not results or list(doc)[-1] != "results":
+    if isinstance(results, Iterator):  # Report.to_dict(lazy=True): made one at a time
+        if list(doc)[-1] != "results":
+            doc, results = dict(doc, results=list(results)), None
+    elif not isinstance(results, list) or not results or list(doc)[-1] != "results":
+        results = None
+    if results is None:
         stream.write(json.dumps(doc, indent=2) + "\n")
         return
+    results = iter(results)
+    first = next(results, None)
     head = json.dumps(dict(doc, results=[]), indent=2)
+    if first is None:  # an empty iterator: as json.dumps writes an empty list
+        stream.write(head + "\n")
+        return
     stream.write(head[:-len("]\n}")])
     prefixes: dict[str, str] = {}
     out: list[str] = []
-    for i, r in enumerate(results):
+    for i, r in enumerate(itertools.chain((first,), results)):
         lines = _flat_json(r, prefixes) if isinstance(r, dict) and r else None
         if lines is None:  # nested values (or not an object): let json indent them, four spaces in
             out.append(("," if i else "") + "\n    " + json.dumps(r, indent=2).replace("\n", "\n    "))

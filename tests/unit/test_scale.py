@@ -390,10 +390,16 @@ def test_json_output_is_json_dumps_with_indent_two():
     empty = Report("c", None, "now", 0.0, [])
     assert to_json(empty) == json.dumps(empty.to_dict(), indent=2) + "\n"
     for doc in ({"a": 1, "results": [{"x": {"y": [1, {"z": "é\n"}]}, "n": None}, {}, {"i": 2.5, "b": True, 3: 4}, 5]},
-                {"results": [{"id": "x"}], "after": 1}):
+                {"results": [{"id": "x"}], "after": 1}, {"results": []}, {"results": None}):
+        for lazy in (False, True):  # a list, or an iterator as Report.to_dict(lazy=True) gives
+            given = dict(doc, results=iter(doc["results"])) if lazy and doc["results"] is not None else doc
+            buf = io.StringIO()
+            write_json(given, buf, chunk=2)
+            assert buf.getvalue() == json.dumps(doc, indent=2) + "\n"
+    for r in (report, empty):
         buf = io.StringIO()
-        write_json(doc, buf, chunk=2)
-        assert buf.getvalue() == json.dumps(doc, indent=2) + "\n"
+        write_json(r.to_dict(lazy=True), buf)
+        assert buf.getvalue() == to_json(r)
 
 
 def test_check_json_output_is_the_reports_json(cli):
