@@ -60,7 +60,7 @@ class _Blocking:
 
 class Results(dict):
     """ctx.results: check id -> its results (a plain dict of lists to readers), indexed by
-    (check id, namespace) as each check's results are stored, so `blocked` costs O(required checks)."""
+    (check id, namespace) when first asked about, so `blocked` costs O(required checks)."""
 
     def __init__(self, *args: Any, **kw: Any):
         super().__init__()
@@ -69,7 +69,7 @@ class Results(dict):
 
     def __setitem__(self, cid: str, results: list[Result]) -> None:
         super().__setitem__(cid, results)
-        self._blocking[cid] = _Blocking(cid, results)
+        self._blocking.pop(cid, None)  # indexed when first asked about (most checks nothing requires)
 
     def __delitem__(self, cid: str) -> None:
         super().__delitem__(cid)
@@ -275,7 +275,7 @@ class Context:
     def blocked(self, check_ids: tuple[str, ...], namespace: str | None) -> str | None:
         """Why results for `namespace` are blocked by a failed required check, or None: the first
         blocking result of the first required check that has one (cluster-wide results count for every
-        namespace). O(len(check_ids)): the results are indexed by namespace when stored."""
+        namespace). O(len(check_ids)): each check's results are indexed by namespace once."""
         results = self.results
         for cid in check_ids:
             index = results.blocking(cid)

@@ -300,6 +300,7 @@ class Evaluator:
         # whether a role's rules allow a request (the namespace plays no part in RuleAllows): thousands of
         # bindings share a few roles
         self._role_allows: dict[tuple[str, str, str, tuple[str, ...]], bool] = {}
+        self.memo: dict[Any, Any] = {}  # what callers derive from one binding, kept as long as the evaluator
         order = 0
         for kind, items in (("ClusterRoleBinding", cluster_role_bindings), ("RoleBinding", role_bindings)):
             for obj in items or ():
@@ -383,6 +384,11 @@ class Evaluator:
         for g in user.all_groups:
             found |= self._scopes.get(("group", g), set())
         return sorted(found)
+
+    def applying(self, user: Subject, namespace: str) -> list[tuple[dict, list[dict]]]:
+        """(binding, its role's rules) for every binding in effect for ``user`` in ``namespace`` ("" =
+        cluster-wide), ClusterRoleBindings first, each in list order."""
+        return [(b.obj, self._role_rules(b)[2]) for b in self._applying(user, namespace)]
 
     def rules_for(self, user: Subject, namespace: str) -> list[tuple[dict, dict]]:
         """Every (binding, rule) in effect for ``user`` in ``namespace`` ("" = cluster-wide)."""

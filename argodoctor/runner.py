@@ -81,7 +81,7 @@ def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8)
                 futures = {c.id: pool.submit(_run_one, c(), ctx, computing) for c in ready}
                 for cid, fut in futures.items():
                     done[cid] = fut.result()
-                    ctx.results[cid] = done[cid]  # indexed by (check, namespace) for `blocked`
+                    ctx.results[cid] = done[cid]  # indexed by (check, namespace) once `blocked` asks
                     del pending[cid]
     finally:
         wait_for_lists()

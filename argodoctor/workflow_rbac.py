@@ -52,25 +52,42 @@ def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
     sa = service_account(ns, name)
     out: list[tuple[dict, str]] = []
     seen: set[tuple[str, str, str]] = set()
-
-    def key(b: dict) -> tuple[str, str, str]:
-        return b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"]
-
     # Every binding of the SA: cluster-wide and in any namespace (admin granted to argo/default by a
-    # RoleBinding in team-a is over-privilege in team-a).
+    # RoleBinding in team-a is over-privilege in team-a). Bound roles first, then wildcard rules, per scope.
     for scope in ev.scopes_for(sa):
-        for b in ev.bindings_for(sa, scope):  # by name: admin's rules may be empty until aggregated
-            ref = b.get("roleRef", {})
-            if key(b) not in seen and ref.get("kind") == "ClusterRole" and ref.get("name") in argo.BROAD_ROLES:
-                seen.add(key(b))
-                out.append((b, f"ClusterRole {ref['name']}"))
-        for b, rule in ev.rules_for(sa, scope):
-            wild = [f for f in ("verbs", "resources") if "*" in (rule.get(f) or [])]
-            if wild and key(b) not in seen:
-                seen.add(key(b))
-                ref = b.get("roleRef", {})
-                out.append((b, f"{ref.get('kind')} {ref.get('name')} with a wildcard rule ({', '.join(wild)})"))
+        applying = ev.applying(sa, scope)  # by name for roles: admin's rules may be empty until aggregated
+        for broad in (_broad_role, _wildcard):
+            for b, rules in applying:
+                why = broad(ev, b, rules)
+                if why and _key(b) not in seen:
+                    seen.add(_key(b))
+                    out.append((b, why))
     return out
+
+
+def _key(b: dict) -> tuple[str, str, str]:
+    return b["kind"], b["metadata"].get("namespace", ""), b["metadata"]["name"]
+
+
+def _broad_role(ev: Evaluator, b: dict, rules: list[dict]) -> str | None:
+    ref = b.get("roleRef", {})
+    return f"ClusterRole {ref['name']}" if ref.get("kind") == "ClusterRole" and ref.get("name") in argo.BROAD_ROLES \
+        else None
+
+
+def _wildcard(ev: Evaluator, b: dict, rules: list[dict]) -> str | None:
+    """Why binding b's rules are broad: the first with `*` in its verbs or resources. Once per binding
+    (thousands of service accounts share the cluster-wide ones)."""
+    key = ("wildcard", id(b))
+    if key not in ev.memo:
+        ev.memo[key] = None
+        for rule in rules:
+            wild = [f for f in ("verbs", "resources") if "*" in (rule.get(f) or [])]
+            if wild:
+                ref = b.get("roleRef", {})
+                ev.memo[key] = f"{ref.get('kind')} {ref.get('name')} with a wildcard rule ({', '.join(wild)})"
+                break
+    return ev.memo[key]
 
 
 def describe_binding(b: dict) -> str:

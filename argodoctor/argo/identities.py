@@ -11,7 +11,7 @@ template's, else the spec's; false without an executor SA is an error
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe, is_pod_template, template_refs, templates
@@ -30,9 +30,8 @@ def _executor_sa(holder: dict[str, Any]) -> str:
     return str(_mapping(holder.get("executor")).get("serviceAccountName") or "")
 
 
-@dataclasses.dataclass(frozen=True)
-class PodIdentity:
-    """How the pods of one template would run."""
+class PodIdentity(NamedTuple):
+    """How the pods of one template would run (a tuple: a run makes one per workflow object)."""
 
     namespace: str
     service_account: str
@@ -59,14 +58,17 @@ def pod_identity(namespace: str, spec: dict[str, Any], tmpl: dict[str, Any], use
 def object_identities(obj: dict[str, Any], catalogue: Catalogue) -> list[PodIdentity]:
     """The identities one Workflow, WorkflowTemplate or CronWorkflow's pods run as, one per distinct
     (SA, executor SA, automount), each naming the object (and template, where the template sets it)."""
-    ns = obj["metadata"].get("namespace")
-    spec, base = catalogue.joined(obj)
-    who = describe(obj)
+    spec = catalogue.joined(obj)[0]
+    return _identities(obj["metadata"].get("namespace"), spec, templates(spec), describe(obj), catalogue)
+
+
+def _identities(ns: str, spec: dict[str, Any], tmpls: list[dict[str, Any]], who: str,
+                catalogue: Catalogue) -> list[PodIdentity]:
     found: list[PodIdentity] = []
-    pods = [t for t in templates(spec) if is_pod_template(t)]
-    for tmpl in pods:
-        own = tmpl.get("serviceAccountName") or _executor_sa(tmpl)
-        found.append(pod_identity(ns, spec, tmpl, f"{who} template {tmpl.get('name')}" if own else who))
+    for tmpl in tmpls:
+        if is_pod_template(tmpl):
+            own = tmpl.get("serviceAccountName") or _executor_sa(tmpl)
+            found.append(pod_identity(ns, spec, tmpl, f"{who} template {tmpl.get('name')}" if own else who))
     # Templates reached by templateRef run with this workflow's spec (their own SA still wins).
     for ref in template_refs(spec):
         target = catalogue.referenced(ns, ref)
@@ -75,6 +77,8 @@ def object_identities(obj: dict[str, Any], catalogue: Catalogue) -> list[PodIden
                 found.append(pod_identity(ns, spec, tmpl, f"{who} via {describe(target)} template {tmpl.get('name')}"))
     if not found:
         found.append(pod_identity(ns, spec, {}, who))  # nothing resolvable to run: the spec's own identity
+    if len(found) == 1:
+        return found
     unique: dict[tuple[str, str | None, bool | None], PodIdentity] = {}
     for ident in found:
         unique.setdefault((ident.service_account, ident.executor_service_account, ident.automount), ident)
@@ -84,24 +88,27 @@ def object_identities(obj: dict[str, Any], catalogue: Catalogue) -> list[PodIden
 # The agent pod of HTTP and plugin templates (v3.3+ workflow/controller/agent.go createAgentPod) runs as
 # the joined spec's serviceAccountName (template SAs play no part), else `default`, with its token mounted
 # from the SA's token Secret (getServiceAccountTokenVolume).
-def agent_identity(spec: dict[str, Any]) -> str | None:
-    """The agent pod's SA when the spec has HTTP or plugin templates, else None."""
-    if not any(t.get(k) is not None for t in templates(spec) for k in AGENT_TEMPLATE_TYPES):
-        return None
-    return str(spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
+def agent_identity(spec: dict[str, Any], tmpls: list[dict[str, Any]] | None = None) -> str | None:
+    """The agent pod's SA when the spec has HTTP or plugin templates (tmpls: templates(spec)), else None."""
+    for t in templates(spec) if tmpls is None else tmpls:
+        for k in AGENT_TEMPLATE_TYPES:
+            if t.get(k) is not None:
+                return str(spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
+    return None
 
 
 # Artifact GC pods (v3.4+ workflow/controller/artifact_gc.go getArtifactGCPodInfo) run as
 # spec.artifactGC.serviceAccountName, overridden per artifact by its artifactGC.serviceAccountName, else
 # `default`: never the workflow's own SA.
-def gc_identities(spec: dict[str, Any]) -> set[str]:
-    """The SAs artifact GC pods of this spec run as (empty when no artifact is garbage-collected)."""
+def gc_identities(spec: dict[str, Any], tmpls: list[dict[str, Any]] | None = None) -> set[str]:
+    """The SAs artifact GC pods of this spec run as (empty when no artifact is garbage-collected; tmpls:
+    templates(spec))."""
     wf_gc = _mapping(spec.get("artifactGC"))
     wf_sa = str(wf_gc.get("serviceAccountName") or "")
     found: set[str] = set()
     if wf_gc.get("strategy") in GC_STRATEGIES:
         found.add(wf_sa or DEFAULT_SERVICE_ACCOUNT)
-    for tmpl in templates(spec):
+    for tmpl in templates(spec) if tmpls is None else tmpls:
         for art in _mapping(tmpl.get("outputs")).get("artifacts") or []:
             gc = _mapping(_mapping(art).get("artifactGC"))
             if gc.get("strategy") in GC_STRATEGIES:
@@ -162,13 +169,14 @@ def workflow_identities(objects_by_kind: dict[str, list[dict[str, Any]]], catalo
             ns = obj["metadata"].get("namespace")
             if ns not in wanted:
                 continue
-            by_ns[ns] += object_identities(obj, catalogue)
             spec = catalogue.joined(obj)[0]
-            agent = agent_identity(spec)
+            tmpls, who = templates(spec), describe(obj)
+            by_ns[ns] += _identities(ns, spec, tmpls, who, catalogue)
+            agent = agent_identity(spec, tmpls)
             if agent:
-                agents.setdefault(ns, {}).setdefault(agent, []).append(describe(obj))
-            for sa in gc_identities(spec):
-                gc.setdefault(ns, {}).setdefault(sa, []).append(describe(obj))
+                agents.setdefault(ns, {}).setdefault(agent, []).append(who)
+            for sa in gc_identities(spec, tmpls):
+                gc.setdefault(ns, {}).setdefault(sa, []).append(who)
     for ns, found in by_ns.items():
         if not found:
             found.append(pod_identity(ns, catalogue.defaults, {},

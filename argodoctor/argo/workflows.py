@@ -47,7 +47,10 @@ def templates(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def is_pod_template(tmpl: dict[str, Any]) -> bool:
-    return any(tmpl.get(k) is not None for k in POD_TEMPLATE_TYPES)
+    for k in POD_TEMPLATE_TYPES:  # a loop, not any(generator): called for every template of every workflow
+        if tmpl.get(k) is not None:
+            return True
+    return False
 
 
 def template_refs(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -55,11 +58,12 @@ def template_refs(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for tmpl in templates(spec):
         if isinstance(tmpl.get("templateRef"), dict):
             yield tmpl["templateRef"]
-        for group in tmpl.get("steps") or []:
-            for step in group if isinstance(group, list) else []:
+        steps, dag = tmpl.get("steps"), tmpl.get("dag")
+        for group in steps or ():
+            for step in group if isinstance(group, list) else ():
                 if isinstance(step, dict) and isinstance(step.get("templateRef"), dict):
                     yield step["templateRef"]
-        for task in _mapping(tmpl.get("dag")).get("tasks") or []:
+        for task in (dag.get("tasks") or () if isinstance(dag, dict) else ()):
             if isinstance(task, dict) and isinstance(task.get("templateRef"), dict):
                 yield task["templateRef"]
 
