@@ -23,7 +23,7 @@ from typing import Any
 
 from . import safe_yaml, secret_facts, shapes
 from .errors import KubeError, UserError
-from .kube import Kube
+from .kube import PAGED_CHUNK, Kube
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,7 +281,7 @@ class LiveView(ClusterView):
         self.kube = kube
         self.name = kube.name
         # pages of page_size objects (0: each kind whole); by default as the server is best read (kube.chunk_for)
-        self.page_size = getattr(kube, "list_chunk", 500) if page_size is None else page_size
+        self.page_size = getattr(kube, "list_chunk", PAGED_CHUNK) if page_size is None else page_size
         self.lists = 0  # kinds LISTed (each once per run)
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:

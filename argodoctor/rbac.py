@@ -392,7 +392,7 @@ class Evaluator:
 
     def rules_for(self, user: Subject, namespace: str) -> list[tuple[dict, dict]]:
         """Every (binding, rule) in effect for ``user`` in ``namespace`` ("" = cluster-wide)."""
-        return [(b.obj, rule) for b in self._applying(user, namespace) for rule in self._role_rules(b)[2]]
+        return [(b, rule) for b, rules in self.applying(user, namespace) for rule in rules]
 
     def grants(self, user: Subject, req: Request) -> list[Grant]:
         """Every binding + role + rule that allows ``req``; empty when RBAC denies it."""
