@@ -226,7 +226,7 @@ class ClusterView:
             cached = self._cache.get(kind)
             if cached is None:
                 try:
-                    cached = self._admit(k, (_slim(kind, o) for o in self._fetch(k)))
+                    cached = self._admit(k, (_slim(kind, o) for o in self._iter(k)))  # as pages arrive
                 except KubeError as e:
                     if e.not_found:
                         self.missing_kinds.add(kind)
@@ -283,9 +283,6 @@ class LiveView(ClusterView):
         # pages of page_size objects (0: each kind whole); by default as the server is best read (kube.chunk_for)
         self.page_size = getattr(kube, "list_chunk", PAGED_CHUNK) if page_size is None else page_size
         self.lists = 0  # kinds LISTed (each once per run)
-
-    def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
-        return list(self._iter(kind))
 
     def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
         wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache]

@@ -37,6 +37,7 @@ RETRY_READ = (500, 502, 504)
 # servers build a whole LIST in memory from etcd: there, pages of 500 as client-go's pager reads them.
 WHOLE_LISTS_FROM = (1, 33)
 PAGED_CHUNK = 500
+_READ_SIZE = 1 << 16  # bytes read at a time from a streamed answer
 
 
 def chunk_for(version_info: dict[str, Any]) -> int:
@@ -121,8 +122,9 @@ class Kube:
         return self._parse(path, self._raw(method, path, query=query, body=body, content_type=content_type))
 
     def _raw(self, method: str, path: str, *, query: dict[str, Any] | None = None,
-             body: Any = None, content_type: str | None = None) -> bytes:
-        """The body of a 2xx answer (retried as client-go retries); any other answer raises KubeError."""
+             body: Any = None, content_type: str | None = None, stream: bool = False) -> Any:
+        """The body of a 2xx answer (retried as client-go retries); any other answer raises KubeError.
+        stream: the urllib3 response instead, its body not read yet (the caller releases it)."""
         from urllib.parse import urlencode
 
         headers = self._headers()
@@ -133,7 +135,7 @@ class Kube:
         url = self.host + path + (f"?{urlencode(query)}" if query else "")
         deadline = time.monotonic() + self.timeout[1]
         for attempt in range(MAX_RETRIES + 1):
-            status, data, retry_after = self._once(method, path, url, headers, body)
+            status, data, retry_after = self._once(method, path, url, headers, body, stream)
             retryable = status in RETRY_ANY or (status in RETRY_READ and method == "GET")
             if not retryable or attempt == MAX_RETRIES:
                 break
@@ -163,7 +165,8 @@ class Kube:
                                "object (a proxy in between?)")
         return parsed
 
-    def _once(self, method: str, path: str, url: str, headers: dict, body: Any) -> tuple[int, bytes, float | None]:
+    def _once(self, method: str, path: str, url: str, headers: dict, body: Any,
+              stream: bool = False) -> tuple[int, Any, float | None]:
         with self._lock:
             self.requests[method] += 1
         log.debug("%s %s", method, path)  # never bodies: they may hold secret values
@@ -171,10 +174,16 @@ class Kube:
 
         pool = self._pool()
         try:
-            resp = pool.request(method, url, headers=headers, body=body, preload_content=True, redirect=False)
+            resp = pool.request(method, url, headers=headers, body=body, preload_content=not stream,
+                                redirect=False)
+            if stream and 200 <= resp.status < 300:
+                return resp.status, resp, None
+            data = resp.data
+            if stream:
+                resp.release_conn()
         except (HTTPError, OSError) as e:
             raise KubeError(0, f"cannot reach the API server at {self.host}: {_reason(e)}") from None
-        return resp.status, resp.data, _retry_after(resp)
+        return resp.status, data, _retry_after(resp)
 
     def list(self, path: str, *, page_size: int = 500,
              query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
@@ -189,7 +198,16 @@ class Kube:
                 q["continue"] = cont
             return self._raw("GET", path, query=q)
 
-        data = fetch(None)
+        if page_size > 0:
+            data = fetch(None)
+        else:  # a whole list: decoded as the server writes it
+            head: dict[str, Any] = {}
+            yield from self._streamed(path, query, head)
+            meta = head.get("metadata")
+            cont = meta.get("continue") if isinstance(meta, dict) else None
+            if not cont:
+                return
+            data = fetch(cont)  # not asked for; as client-go's pager, follow it
         while True:
             guess = continue_token(data)
             ahead = _Ahead(fetch, guess) if guess else None
@@ -203,6 +221,42 @@ class Kube:
             if not cont:
                 return
             data = ahead.result() if ahead is not None else fetch(cont)
+
+    def _streamed(self, path: str, query: dict[str, Any] | None, head: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The items of one LIST answer, decoded while it arrives (json_stream); its other keys go to head."""
+        from urllib3.exceptions import HTTPError
+
+        from .json_stream import list_items
+
+        resp = self._raw("GET", path, query=query, stream=True)
+        first = bytearray()  # the answer's start, to name an HTML page for what it is
+
+        # read1: what has arrived, up to _READ_SIZE (urllib3 2); read waits for all of it (urllib3 1.26)
+        read = getattr(resp, "read1", None) or resp.read
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                while chunk := read(_READ_SIZE):
+                    if len(first) < 512:
+                        first.extend(chunk[:512])
+                    yield chunk
+            except (HTTPError, OSError) as e:
+                raise KubeError(0, f"lost the API server at {self.host} while reading {path}: {_reason(e)}") \
+                    from None
+        finished = False
+        try:
+            for item in list_items(chunks(), head):
+                if not isinstance(item, dict):
+                    raise ValueError("an item that is not an object")
+                yield item
+            finished = True
+        except ValueError:
+            raise KubeError(0, _not_kubernetes(self.host, bytes(first)) or f"the server at {self.host} answered "
+                               f"{path} with something that is not a Kubernetes list") from None
+        finally:
+            if not finished:  # the rest of the answer is not read: the connection cannot be used again
+                resp.close()
+            resp.release_conn()
 
     def apply(self, path: str, obj: dict[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
         """Server-side apply of obj at path (the object's own URL), field manager argodoctor. force=False:

@@ -184,3 +184,79 @@ def test_lists_are_read_whole_from_kubernetes_1_33_and_in_pages_of_500_before(se
     with pytest.raises(SystemExit) as bad:  # argparse refuses it: a usage error
         cli("check", "--kubeconfig", server, "--chunk-size", "-3")
     assert bad.value.code == 2
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """A whole LIST written in two parts, the second only once `go` is set (or never: the connection
+    drops), as the API server streams a large list item by item."""
+    protocol_version = "HTTP/1.1"
+    go = threading.Event()
+    drop = False
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        chunk(b'{"apiVersion":"argoproj.io/v1alpha1","items":[{"metadata":{"name":"a"}},')
+        if type(self).drop:
+            self.connection.shutdown(2)
+            return
+        type(self).go.wait(10)
+        chunk(b'{"metadata":{"name":"b"}}],"kind":"WorkflowList","metadata":{"continue":""}}')
+        chunk(b"")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def trickle(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    Trickle.go, Trickle.drop = threading.Event(), False
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+        "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{httpd.server_port}"}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "u"}}]}))
+    yield str(kc)
+    Trickle.go.set()
+    httpd.shutdown()
+
+
+def test_a_whole_list_yields_items_while_the_rest_of_it_is_still_being_written(trickle):
+    kube = Kube(trickle)
+    it = kube.list("/apis/argoproj.io/v1alpha1/workflows", page_size=0)
+    assert next(it)["metadata"]["name"] == "a"  # the server holds the rest back until go is set
+    Trickle.go.set()
+    assert [o["metadata"]["name"] for o in it] == ["b"]
+    # the connection went back to the pool: the next request reuses it
+    Trickle.go = threading.Event()
+    Trickle.go.set()
+    assert len(list(kube.list("/apis/argoproj.io/v1alpha1/workflows", page_size=0))) == 2
+    assert kube.requests["GET"] == 2
+
+
+def test_a_whole_list_cut_off_midway_is_a_clear_error(trickle):
+    Trickle.drop = True
+    it = Kube(trickle).list("/apis/argoproj.io/v1alpha1/workflows", page_size=0)
+    with pytest.raises(KubeError) as e:
+        list(it)
+    assert "/apis/argoproj.io/v1alpha1/workflows" in str(e.value) and e.value.status == 0
+
+
+def test_a_whole_list_answered_with_html_or_broken_json_is_named(server):
+    Script.answers = [(200, {"Content-Type": "text/html"}, b"<!DOCTYPE html><html><body>Sign in</body></html>"),
+                      (200, {}, b'{"items":[{"metadata":{"name":"a"}}'), (200, {}, b'{"items":[1]}')]
+    kube = Kube(server)
+    with pytest.raises(KubeError, match="answered HTML, not the Kubernetes API"):
+        list(kube.list("/api/v1/secrets", page_size=0))
+    for _ in range(2):
+        with pytest.raises(KubeError, match="answered /api/v1/secrets with something that is not a Kubernetes list"):
+            list(kube.list("/api/v1/secrets", page_size=0))
