@@ -64,6 +64,10 @@ def scrub(text: str) -> str:
     return text
 
 
+# Kind/name -> scrubbed: at scale thousands of results name the same few objects (ServiceAccount/default).
+_CLEAN_OBJECTS: dict[str, str] = {}
+
+
 @dataclasses.dataclass(slots=True)  # slots: a large run holds a result per namespace and check
 class Result:
     id: str
@@ -84,7 +88,12 @@ class Result:
     def __post_init__(self) -> None:
         self.message = scrub(self.message)
         if self.object:
-            self.object = scrub(self.object)
+            clean = _CLEAN_OBJECTS.get(self.object)
+            if clean is None:
+                clean = scrub(self.object)
+                if len(_CLEAN_OBJECTS) < 100_000:
+                    _CLEAN_OBJECTS[self.object] = clean
+            self.object = clean
 
     @property
     def docs(self) -> str:

@@ -263,12 +263,14 @@ def _aggregate(cluster_roles: dict[str, dict]) -> dict[str, list[dict]]:
     return effective
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Binding:
     order: int
     kind: str  # RoleBinding | ClusterRoleBinding
     namespace: str
     obj: dict
+    # (role kind, role name, its rules, the role's key): resolved once, thousands of queries ask again
+    role: tuple[str, str, list[dict], tuple[str, str, str]] | None = None
 
 
 class Evaluator:
@@ -299,7 +301,7 @@ class Evaluator:
         self._applying_cache: dict[tuple[Subject, str], list[_Binding]] = {}
         # whether a role's rules allow a request (the namespace plays no part in RuleAllows): thousands of
         # bindings share a few roles
-        self._role_allows: dict[tuple[str, str, str, tuple[str, ...]], bool] = {}
+        self._role_allows: dict[tuple[tuple[str, str, str], tuple[str, ...]], bool] = {}
         self.memo: dict[Any, Any] = {}  # what callers derive from one binding, kept as long as the evaluator
         order = 0
         for kind, items in (("ClusterRoleBinding", cluster_role_bindings), ("RoleBinding", role_bindings)):
@@ -358,17 +360,19 @@ class Evaluator:
         # VisitRulesFor order: ClusterRoleBindings, then RoleBindings, each in list order.
         return [found[k] for k in sorted(found)]
 
-    def _role_rules(self, b: _Binding) -> tuple[str, str, list[dict]]:
+    def _role_rules(self, b: _Binding) -> tuple[str, str, list[dict], tuple[str, str, str]]:
         """GetRoleReferenceRules: a missing role, or a Role referenced from a ClusterRoleBinding,
         resolves to no rules (the API server records an error and grants nothing from it)."""
-        ref = b.obj.get("roleRef") or {}
-        kind, name = ref.get("kind") or "", ref.get("name") or ""
-        if kind == "Role":
-            role = self._roles.get((b.namespace, name)) if b.namespace else None
-            return kind, name, list(_list(role, "rules")) if role else []
-        if kind == "ClusterRole":
-            return kind, name, self._cluster_rules.get(name, [])
-        return kind, name, []
+        if b.role is None:
+            ref = b.obj.get("roleRef") or {}
+            kind, name = ref.get("kind") or "", ref.get("name") or ""
+            if kind == "Role":
+                role = self._roles.get((b.namespace, name)) if b.namespace else None
+                rules = list(_list(role, "rules")) if role else []
+            else:
+                rules = self._cluster_rules.get(name, []) if kind == "ClusterRole" else []
+            b.role = kind, name, rules, (kind, b.namespace if kind == "Role" else "", name)
+        return b.role
 
     def bindings_for(self, user: Subject, namespace: str) -> list[dict]:
         """ClusterRoleBindings, then RoleBindings in ``namespace`` (none if it is ""), that apply to
@@ -398,7 +402,7 @@ class Evaluator:
         """Every binding + role + rule that allows ``req``; empty when RBAC denies it."""
         out = []
         for b in self._applying(user, req.namespace):
-            role_kind, role_name, rules = self._role_rules(b)
+            role_kind, role_name, rules, _ = self._role_rules(b)
             for rule in rules:
                 if rule_allows(rule, req):
                     out.append(Grant(b.kind, b.namespace, _meta(b.obj).get("name") or "", role_kind, role_name, rule))
@@ -407,8 +411,8 @@ class Evaluator:
     def allows(self, user: Subject, req: Request) -> bool:
         what = (req.verb, req.group, req.resource, req.subresource, req.name)
         for b in self._applying(user, req.namespace):
-            kind, name, rules = self._role_rules(b)
-            key = (kind, b.namespace if kind == "Role" else "", name, what)
+            _, _, rules, role = b.role or self._role_rules(b)
+            key = (role, what)
             allowed = self._role_allows.get(key)
             if allowed is None:
                 allowed = self._role_allows[key] = any(rule_allows(rule, req) for rule in rules)

@@ -1,12 +1,12 @@
-"""Runs checks concurrently, in waves that respect `requires`."""
+"""Runs checks concurrently, each once the checks it `requires` are done."""
 from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from .context import Context
-from .errors import KubeError
+from .errors import KubeError, UserError
 from .model import Check, Result, Status
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,12 @@ def _run_one(check: Check, ctx: Context, computing: threading.Lock) -> list[Resu
     if check.live_only:
         return _run_guarded(check, ctx) if ctx.view.live else \
             [check.skipped("needs live access to the cluster (snapshot mode)")]
+    if ctx.view.live:  # wait for its LISTs before taking a turn, so checks whose lists are in compute first
+        for kind in check.reads:
+            try:
+                ctx.view.list(kind)
+            except (KubeError, UserError):
+                pass  # cached: the check meets it again and reports it
     with computing:
         return _run_guarded(check, ctx)
 
@@ -74,12 +80,19 @@ def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8)
     computing = threading.Lock()
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
+            running: dict[Future, str] = {}
             while pending:
-                ready = [c for c in pending.values() if all(d in done or d not in pending for d in c.requires)]
-                if not ready:  # a cycle: run the rest anyway rather than hang
+                # each check as soon as the checks it requires are done (a slow S3 probe holds up only its
+                # dependants)
+                ready = [c for cid, c in pending.items() if cid not in running.values()
+                         and all(d in done or d not in pending for d in c.requires)]
+                if not ready and not running:  # a cycle: run the rest anyway rather than hang
                     ready = list(pending.values())
-                futures = {c.id: pool.submit(_run_one, c(), ctx, computing) for c in ready}
-                for cid, fut in futures.items():
+                for c in ready:
+                    running[pool.submit(_run_one, c(), ctx, computing)] = c.id
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    cid = running.pop(fut)
                     done[cid] = fut.result()
                     ctx.results[cid] = done[cid]  # indexed by (check, namespace) once `blocked` asks
                     del pending[cid]

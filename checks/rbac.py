@@ -62,6 +62,7 @@ class ServiceAccountRBAC(Check):
         needed = ctx.executor_permissions
         at = f"Argo {version}" if version else "an unknown Argo version (judged as the newest)"
         what = f"{at}, executor {'/'.join(executors.all)}"
+        may = ", ".join(map(str, needed))
         for ns, name in executor_identities(ctx):
             obj = f"ServiceAccount/{name}"
             blocked = ctx.blocked(self.requires, ns)
@@ -72,8 +73,7 @@ class ServiceAccountRBAC(Check):
             sa = service_account(ns, name)
             missing = missing_permissions(ctx, ns, name)
             if not missing:
-                yield self.passed(f"{ns}/{name} may {', '.join(map(str, needed))} ({what}; {who})", namespace=ns,
-                                  object=obj)
+                yield self.passed(f"{ns}/{name} may {may} ({what}; {who})", namespace=ns, object=obj)
                 continue
             lacking = ", ".join(map(str, missing))
             if argo.legacy_pod_patch_fallback(version) and ev.allows(sa, request(argo.LEGACY_POD_PATCH, ns)):

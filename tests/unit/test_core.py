@@ -50,6 +50,38 @@ def test_a_raising_check_is_an_error_and_the_run_goes_on():
     assert res["AD902"].status == Status.PASS
 
 
+def test_a_check_runs_as_soon_as_what_it_requires_is_done_not_after_a_whole_wave():
+    import threading
+
+    released = threading.Event()
+
+    class SlowProbe(Check):  # an S3 probe waiting on the network
+        id, slug, group, title = "AD903", "slow", "doctor", "waits"
+        live_only = True
+
+        def run(self, ctx):
+            yield self.passed("released") if released.wait(10) else self.failed("still waiting")
+
+    class Quick(Check):
+        id, slug, group, title = "AD904", "quick", "doctor", "passes"
+
+        def run(self, ctx):
+            yield self.passed("ok")
+
+    class AfterQuick(Check):
+        id, slug, group, title = "AD905", "after-quick", "doctor", "requires AD904 only"
+        requires = ("AD904",)
+
+        def run(self, ctx):
+            released.set()
+            yield self.passed("ran")
+
+    ctx = context()
+    ctx.view.live = True  # threads, as against a cluster
+    res = {r.id: r for r in run_checks([SlowProbe, Quick, AfterQuick], ctx)}
+    assert res["AD903"].message == "released" and res["AD905"].status == Status.PASS
+
+
 def test_live_only_checks_skip_on_snapshots():
     from argodoctor.checks.doctor import DoctorPermissions
 
