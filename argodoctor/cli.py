@@ -506,10 +506,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from . import exemptions, sinks
     from .cluster import LiveView, SnapshotView
+    from .runner import kinds_read
 
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
     checks = registry.select_checks(patterns, pre=args.pre)
@@ -533,6 +532,10 @@ def _check(args: argparse.Namespace) -> int:
         if args.offline or args.apply_namespace:
             raise UserError("--offline and --apply-namespace go with -f FILE")
         view = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
+    # The API server lists while the rest of argodoctor is imported (the runner asks for nothing twice).
+    view.prefetch(kinds_read(checks))
+    from rich.console import Console
+
     _namespaces_exist(view, [*args.only_namespaces, *args.namespaces])
     ctx = _context(args, view)
     report = _run(ctx, checks, Console(stderr=True))

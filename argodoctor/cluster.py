@@ -283,9 +283,11 @@ class LiveView(ClusterView):
         # pages of page_size objects (0: each kind whole); by default as the server is best read (kube.chunk_for)
         self.page_size = getattr(kube, "list_chunk", PAGED_CHUNK) if page_size is None else page_size
         self.lists = 0  # kinds LISTed (each once per run)
+        self._asked: set[str] = set()  # kinds a prefetch is listing or has listed
 
     def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
-        wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache]
+        wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache and k not in self._asked]
+        self._asked.update(wanted)  # a second call (the runner's, after the CLI's) lists nothing twice
         wanted.sort(key=lambda k: _PREFETCH_FIRST.index(k) if k in _PREFETCH_FIRST else len(_PREFETCH_FIRST))
         if not wanted:
             return lambda: None
@@ -299,6 +301,10 @@ class LiveView(ClusterView):
         for kind in wanted:
             pool.submit(fetch, kind)
         return lambda: pool.shutdown(wait=True)
+
+    def invalidate(self) -> None:
+        super().invalidate()
+        self._asked.clear()
 
     def _iter(self, kind: Kind) -> Iterator[dict[str, Any]]:
         self.lists += 1

@@ -37,7 +37,9 @@ RETRY_READ = (500, 502, 504)
 # servers build a whole LIST in memory from etcd: there, pages of 500 as client-go's pager reads them.
 WHOLE_LISTS_FROM = (1, 33)
 PAGED_CHUNK = 500
-_READ_SIZE = 1 << 16  # bytes read at a time from a streamed answer
+# Bytes read at a time from a streamed answer. Whole reads, not read1's chunk at a time: the API server
+# writes chunks of 2 KiB, and a Python call per chunk costs more than the wait for 64 KiB.
+_READ_SIZE = 1 << 16
 
 
 def chunk_for(version_info: dict[str, Any]) -> int:
@@ -231,12 +233,9 @@ class Kube:
         resp = self._raw("GET", path, query=query, stream=True)
         first = bytearray()  # the answer's start, to name an HTML page for what it is
 
-        # read1: what has arrived, up to _READ_SIZE (urllib3 2); read waits for all of it (urllib3 1.26)
-        read = getattr(resp, "read1", None) or resp.read
-
         def chunks() -> Iterator[bytes]:
             try:
-                while chunk := read(_READ_SIZE):
+                while chunk := resp.read(_READ_SIZE):
                     if len(first) < 512:
                         first.extend(chunk[:512])
                     yield chunk

@@ -57,24 +57,35 @@ def _run_guarded(check: Check, ctx: Context) -> list[Result]:
     return out
 
 
+def with_requirements(check_classes: list[type[Check]]) -> dict[str, type[Check]]:
+    """The checks and, transitively, the registered checks they require, by id."""
+    from .registry import all_checks
+
+    registered = {c.id: c for c in all_checks()}
+    pending = {c.id: c for c in check_classes}
+    stack = list(pending.values())
+    while stack:
+        for dep in stack.pop().requires:
+            if dep not in pending and dep in registered:
+                pending[dep] = registered[dep]
+                stack.append(registered[dep])
+    return pending
+
+
+def kinds_read(check_classes: list[type[Check]]) -> list[str]:
+    """Every kind the checks (and the checks they require) read, each once."""
+    return list(dict.fromkeys(k for c in with_requirements(check_classes).values() for k in c.reads))
+
+
 def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8) -> list[Result]:
     """Results in check-id order. A check runs once all the checks it requires have run;
     required checks that were not selected are run too, so their verdict is known."""
     by_id = {c.id: c for c in check_classes}
     wanted = set(by_id)
-    from .registry import all_checks
-
-    registered = {c.id: c for c in all_checks()}
-    pending = dict(by_id)
-    stack = list(by_id.values())
-    while stack:  # pull in dependencies
-        for dep in stack.pop().requires:
-            if dep not in pending and dep in registered:
-                pending[dep] = registered[dep]
-                stack.append(registered[dep])
+    pending = with_requirements(check_classes)
     done: dict[str, list[Result]] = {}
     # A live view lists what the checks read ahead of them, each kind once, while they run.
-    wait_for_lists = ctx.view.prefetch(k for c in pending.values() for k in c.reads)
+    wait_for_lists = ctx.view.prefetch(kinds_read(check_classes))
     if not ctx.view.live:  # nothing to wait for but the interpreter: threads only contend for it
         workers = 1
     computing = threading.Lock()

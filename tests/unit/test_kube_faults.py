@@ -202,7 +202,8 @@ class Trickle(http.server.BaseHTTPRequestHandler):
         def chunk(data: bytes) -> None:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self.wfile.flush()
-        chunk(b'{"apiVersion":"argoproj.io/v1alpha1","items":[{"metadata":{"name":"a"}},')
+        first = b"".join(b'{"metadata":{"name":"a%d"}},' % i for i in range(5000))  # more than one read
+        chunk(b'{"apiVersion":"argoproj.io/v1alpha1","items":[' + first)
         if type(self).drop:
             self.connection.shutdown(2)
             return
@@ -233,13 +234,13 @@ def trickle(tmp_path):
 def test_a_whole_list_yields_items_while_the_rest_of_it_is_still_being_written(trickle):
     kube = Kube(trickle)
     it = kube.list("/apis/argoproj.io/v1alpha1/workflows", page_size=0)
-    assert next(it)["metadata"]["name"] == "a"  # the server holds the rest back until go is set
+    assert next(it)["metadata"]["name"] == "a0"  # the server holds the rest back until go is set
     Trickle.go.set()
-    assert [o["metadata"]["name"] for o in it] == ["b"]
+    assert [o["metadata"]["name"] for o in it] == [f"a{i}" for i in range(1, 5000)] + ["b"]
     # the connection went back to the pool: the next request reuses it
     Trickle.go = threading.Event()
     Trickle.go.set()
-    assert len(list(kube.list("/apis/argoproj.io/v1alpha1/workflows", page_size=0))) == 2
+    assert len(list(kube.list("/apis/argoproj.io/v1alpha1/workflows", page_size=0))) == 5001
     assert kube.requests["GET"] == 2
 
 
