@@ -145,7 +145,7 @@ class ExecutorPodSecurity(Check):
 
     def run(self, ctx: Context) -> Iterable[Result]:
         namespaces = {n["metadata"]["name"]: n for n in ctx.view.list("Namespace")}
-        contexts = _pod_security_contexts(ctx)
+        contexts: dict[str, list] | None = None  # read off every workflow once a namespace enforces a level
         skips, open_ = self.split_blocked(ctx, ctx.workflow_namespaces)
         yield from skips
         for ns in open_:
@@ -154,6 +154,8 @@ class ExecutorPodSecurity(Check):
                 yield self.passed("enforces no Pod Security level (or privileged)", namespace=ns)
                 continue
             problems = []
+            if contexts is None:
+                contexts = _pod_security_contexts(ctx)
             for executor in ctx.executors.all:
                 for sc in contexts.get(ns, [None]):
                     found = pod_security.violations(argo.executor_pod(executor, ctx.config, sc), level)
