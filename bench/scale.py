@@ -301,10 +301,8 @@ def measure(cp: Any, api: Api, kubeconfig: str, n: int, work: Path, repeat: int,
     from argodoctor.cluster import KINDS
 
     row["objects"] = sum(api.count(k.path()) for k in KINDS.values())
-    floors = [floor(api) for _ in range(repeat)]
-    row["floor"] = sorted(f[0] for f in floors)[len(floors) // 2]
-    row["pages"] = floors[0][1]
 
+    # The first run after the fill: its requests are counted, its time is not (a warm-up of both sides).
     mark = cp.audit_log.stat().st_size  # the log is large by now: read only what this run adds to it
     with open(work / f"check-{n}.txt", "wb") as out:
         first = run(argodoctor("check", "--kubeconfig", kubeconfig), stdout=out)
@@ -312,8 +310,16 @@ def measure(cp: Any, api: Api, kubeconfig: str, n: int, work: Path, repeat: int,
         log.seek(mark)
         events = [json.loads(line) for line in log if line.strip()]
     row["requests"] = len({e["auditID"] for e in events if e.get("user", {}).get("username") == "admin"})
-    runs = [first] + [run(argodoctor("check", "--kubeconfig", kubeconfig)) for _ in range(repeat - 1)]
+    # The floor and `check` in pairs, one after the other: the machine's speed drifts by a quarter or more
+    # over minutes, and drift between two separate series would show in their ratio.
+    floors, runs = [], []
+    for _ in range(repeat):
+        floors.append(floor(api))
+        runs.append(run(argodoctor("check", "--kubeconfig", kubeconfig)))
+    row["floor"] = sorted(f[0] for f in floors)[len(floors) // 2]
+    row["pages"] = floors[0][1]
     row["check"], row["rss"] = best(runs)
+    row["rss"] = max(row["rss"], first[1])
     row["ratio"] = row["check"] / row["floor"]
     # Side by side with popeye: paired runs, one of each in turn, same cluster, same output format.
     ours, theirs = [], []
@@ -391,7 +397,7 @@ def print_synthetic(rows: list[dict[str, Any]], out: Any = sys.stdout) -> None:
               f"{r['write']:.1f} s | {r['check']:.2f} s | {r['rss']:.0f} MiB |", file=out, flush=True)
 
 
-def bench(sizes: list[int], *, repeat: int = 1, synthetic_objects: int = 100_000, popeye: str | None = None,
+def bench(sizes: list[int], *, repeat: int = 3, synthetic_objects: int = 100_000, popeye: str | None = None,
           keep: bool = False, out: Any = sys.stdout) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Runs the benchmark and prints its tables to out; returns (rows per N, synthetic rows)."""
     from tests import harness
@@ -445,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", help="comma-separated N (default 500,2000,5000; with --big also 10000)")
     p.add_argument("--big", action="store_true", help="also N = 10,000")
-    p.add_argument("--repeat", type=int, default=1, help="runs of each measurement (median wall, max RSS)")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each measurement (median wall, max RSS; "
+                   "default 3)")
     p.add_argument("--synthetic-objects", type=int, default=100_000,
                    help="objects of the synthetic snapshot (default 100000; 0 skips it)")
     p.add_argument("--synthetic-only", action="store_true", help="only the synthetic snapshot")

@@ -23,7 +23,7 @@ def test_scale_benchmark_runs_and_requests_do_not_grow_with_namespaces(server_bi
     monkeypatch.setenv("ARGODOCTOR_BIN_DIR", str(server_bin))
     scale = _scale_module()
     out = io.StringIO()
-    rows, synthetic = scale.bench([20, 50], synthetic_objects=2000, out=out)
+    rows, synthetic = scale.bench([20, 50], repeat=1, synthetic_objects=2000, out=out)
 
     assert [r["N"] for r in rows] == [20, 50]
     for row in rows:
