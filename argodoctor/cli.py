@@ -603,7 +603,6 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
     """Writes the report as fmt; doc: report.to_dict(), when the caller has it already."""
     from rich.console import Console
 
-    from .formats import render
     from .report import print_table, write_json
 
     if fmt in ("table", "wide"):
@@ -611,6 +610,8 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
     elif fmt == "json":  # streamed, result by result
         write_json(doc if doc is not None else report.to_dict(lazy=True), stream)
     else:
+        from .formats import render  # (its XML and HTML modules cost start-up the table does not need)
+
         stream.write(render(report, fmt, history=history))
 
 

@@ -150,10 +150,12 @@ def apply(results: list[Result], config: list[Exemption], view: ClusterView,
         if r.status in (Status.PASS, Status.SKIP):
             out.append(r)
             continue
-        matched = [i for i, e in enumerate(config) if e.matches(r)]
-        from_config = [config[i] for i in matched]
-        if used is not None:
-            used.update(matched)
+        from_config = []
+        if config:
+            matched = [i for i, e in enumerate(config) if e.matches(r)]
+            from_config = [config[i] for i in matched]
+            if used is not None:
+                used.update(matched)
         try:
             candidates = from_config + ([e for e in _annotated(view, r, problems) if e.matches(r)]
                                         if annotations else [])

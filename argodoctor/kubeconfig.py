@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import subprocess
 import time
 from typing import Any
 
@@ -200,6 +199,8 @@ def run_exec_plugin(config: dict[str, Any], server: str, ca_data: str | None) ->
     env["KUBERNETES_EXEC_INFO"] = json.dumps({"apiVersion": api_version, "kind": "ExecCredential", "spec": spec})
     argv = [command, *[str(a) for a in config.get("args") or []]]
     hint = f" ({config['installHint'].strip()})" if isinstance(config.get("installHint"), str) else ""
+    import subprocess  # only for exec plugins: every run pays for a module-level import
+
     try:
         proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=60,
                               check=False)

@@ -134,21 +134,22 @@ _FIRST = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.EXEMPT: 3, Sta
 def compacted(results: list[Result]) -> list[Result]:
     """A group as a big cluster wants it: failures, errors and warnings first, then skips, then passes,
     and each check's passes rolled up into one line when there are several ("pass in 1,998 namespaces")."""
-    ordered = sorted(results, key=lambda r: _FIRST.get(r.status, 5))  # stable: check order kept within
+    ranks: list[list[Result]] = [[] for _ in range(6)]  # by _FIRST, check order kept within each
+    for r in results:
+        ranks[_FIRST.get(r.status, 5)].append(r)
     passes: dict[str, list[Result]] = {}
-    for r in ordered:
-        if r.status is Status.PASS:
-            passes.setdefault(r.id, []).append(r)
-    out: list[Result] = []
-    for r in ordered:
-        if r.status is not Status.PASS or len(passes[r.id]) == 1:
-            out.append(r)
-        elif r is passes[r.id][0]:
-            n = len(passes[r.id])
-            spaces = len({p.namespace for p in passes[r.id] if p.namespace})
-            where = f"{spaces:,} namespaces" if spaces > 1 else f"{n:,} objects"
-            out.append(Result(r.id, r.slug, Status.PASS, f"pass in {where} (--show passed lists them)",
-                              group=r.group))
+    for r in ranks[5]:
+        passes.setdefault(r.id, []).append(r)
+    out = [r for rank in ranks[:5] for r in rank]
+    for same in passes.values():
+        if len(same) == 1:
+            out.append(same[0])
+            continue
+        first = same[0]
+        spaces = len({p.namespace for p in same if p.namespace})
+        where = f"{spaces:,} namespaces" if spaces > 1 else f"{len(same):,} objects"
+        out.append(Result(first.id, first.slug, Status.PASS, f"pass in {where} (--show passed lists them)",
+                          group=first.group))
     return out
 
 

@@ -55,14 +55,29 @@ def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
     # Every binding of the SA: cluster-wide and in any namespace (admin granted to argo/default by a
     # RoleBinding in team-a is over-privilege in team-a). Bound roles first, then wildcard rules, per scope.
     for scope in ev.scopes_for(sa):
-        applying = ev.applying(sa, scope)  # by name for roles: admin's rules may be empty until aggregated
+        for b, why in _broad_in(ev, ev.applying(sa, scope)):
+            if _key(b) not in seen:
+                seen.add(_key(b))
+                out.append((b, why))
+    return out
+
+
+def _broad_in(ev: Evaluator, applying: list[tuple[dict, list[dict]]]) -> list[tuple[dict, str]]:
+    """The broad ones of the bindings in effect in one scope: bound roles first (by name: admin's rules
+    may be empty until aggregated), then wildcard rules. Judged once per set of bindings: thousands of
+    service accounts share the cluster-wide ones."""
+    memo = ("broad", tuple(id(b) for b, _ in applying))
+    found = ev.memo.get(memo)
+    if found is None:
+        found, seen = [], set()
         for broad in (_broad_role, _wildcard):
             for b, rules in applying:
                 why = broad(ev, b, rules)
-                if why and _key(b) not in seen:
-                    seen.add(_key(b))
-                    out.append((b, why))
-    return out
+                if why and id(b) not in seen:
+                    seen.add(id(b))
+                    found.append((b, why))
+        ev.memo[memo] = found
+    return found
 
 
 def _key(b: dict) -> tuple[str, str, str]:
