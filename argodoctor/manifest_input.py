@@ -2,7 +2,8 @@
 from files and directories of manifests; each remembers the file and line it came from.
 
 They are judged as they will be once applied: a CustomResourceDefinition counts as Established and a
-Deployment as Available (manifests carry no status), and a Service backed by a Deployment of the files
+Deployment as Available (manifests carry no status), and a Service whose selector matches the pods of a
+workload of the files (a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet or ReplicationController)
 gets the ready Endpoints it will have. Connected to a cluster they are overlaid on the live state (the
 live objects, these replacing or adding to them, as `istioctl analyze FILES` does); --offline judges
 them alone.
@@ -85,10 +86,15 @@ def read(paths: list[str], namespace: str) -> Manifests:
     objects: dict[str, list[dict[str, Any]]] = {}
     locations: dict[tuple[str, str, str], dict[str, Any]] = {}
     data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = {}
+    pods: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}  # workload -> (namespace, its pods' labels)
     for file, text in _texts(paths):
         for obj, (line, keys) in _objects(file, text):
             kind = obj.get("kind")
             meta = obj.get("metadata")
+            labels = _pod_labels(obj)
+            if labels is not None:  # the last one wins, as below
+                ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else namespace
+                pods[(kind, ns, meta["name"])] = (ns, labels)
             if kind not in KINDS or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
                 continue  # kinds no check reads (PriorityClass, PodDisruptionBudget, ...) play no part
             obj = copy.deepcopy(obj)
@@ -103,7 +109,27 @@ def read(paths: list[str], namespace: str) -> Manifests:
             objects.setdefault(kind, []).append(obj)
             locations[key] = {"file": _shown(file), "line": line}
             data_lines[key] = keys
-    return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects), data_lines)
+    return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects, list(pods.values())),
+                     data_lines)
+
+
+# What keeps pods running, and where the labels of those pods are: a Service selecting them gets ready
+# Endpoints once applied. Argo v2.12's quick-start runs MinIO as a bare Pod; MinIO's own chart uses a
+# StatefulSet in distributed mode.
+_POD_LABELS = {"Pod": ("metadata", "labels"), **{k: ("spec", "template", "metadata", "labels") for k in (
+    "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController")}}
+
+
+def _pod_labels(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The labels of the pods a workload of the files runs (None: not a named workload)."""
+    path = _POD_LABELS.get(obj.get("kind"))  # type: ignore[arg-type]
+    meta = obj.get("metadata")
+    if path is None or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return None
+    node: Any = obj
+    for field in path:
+        node = node.get(field) if isinstance(node, dict) else None
+    return {k: v for k, v in node.items() if isinstance(k, str)} if isinstance(node, dict) else {}
 
 
 def _field_line(text: str, field: str) -> int | None:
@@ -203,15 +229,15 @@ def _as_applied(obj: dict[str, Any]) -> None:
                                          "message": "to be applied (from the files)"}]}
 
 
-def _implied(objects: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Endpoints of the files' Services whose selector matches a Deployment of the files (ready once
-    applied), the Namespaces the files' objects go to, and each Namespace's `default` ServiceAccount
-    (the API server's ServiceAccount controller makes one in every namespace)."""
+def _implied(objects: dict[str, list[dict[str, Any]]],
+             pods: list[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Endpoints of the files' Services whose selector matches the pods of a workload of the files (ready
+    once applied), the Namespaces the files' objects go to, and each Namespace's `default` ServiceAccount
+    (the API server's ServiceAccount controller makes one in every namespace). pods: (namespace, labels)."""
     implied: dict[str, list[dict[str, Any]]] = {}
-    pod_labels: dict[str | None, list[dict[str, Any]]] = {}  # by namespace: each Deployment's pod labels
-    for d in objects.get("Deployment", []):
-        meta = ((d.get("spec") or {}).get("template") or {}).get("metadata") or {}
-        pod_labels.setdefault(d["metadata"].get("namespace"), []).append(meta.get("labels") or {})
+    pod_labels: dict[str | None, list[dict[str, Any]]] = {}  # by namespace: each workload's pod labels
+    for ns, labels in pods:
+        pod_labels.setdefault(ns, []).append(labels)
     have = {_key(e) for e in objects.get("Endpoints", [])}
     for svc in objects.get("Service", []):
         ns, spec = svc["metadata"].get("namespace"), svc.get("spec") if isinstance(svc.get("spec"), dict) else {}

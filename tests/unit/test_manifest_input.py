@@ -33,6 +33,69 @@ def test_every_release_manifest_gets_only_true_verdicts(cli, version):
         assert ad102["status"] == "pass" and ad102["location"]["file"].endswith(f"{flavour}.yaml")
 
 
+# The quick-start installs MinIO and its repository too. Its only findings: the docker executor up to
+# v3.2, and in v3.3 the `pns` executor it configures for labelled workflows, whose extra rights its
+# `executor` Role lacks (v3.3.10 manifests/quick-start/base/executor/pns/executor-role.yaml).
+QUICK_START = {"v3.3.10": {("AD302", "warn")}}
+
+
+@pytest.mark.parametrize("version", sorted(p.name for p in MANIFESTS.glob("v*")
+                                           if (p / "quick-start-minimal.yaml").exists()) if MANIFESTS.is_dir() else [])
+def test_every_release_quick_start_gets_only_true_verdicts(cli, version):
+    code, out, err = cli("check", "-f", manifests(version, "quick-start-minimal"), "--offline",
+                         "--apply-namespace", "argo", "-o", "json")
+    expected = DOCKER_DEFAULT if version < "v3.3" else QUICK_START.get(version, set())
+    assert findings(out) == expected, (version, findings(out), err)
+    # MinIO is a Deployment from v3.0 and a bare Pod in v2.12: its Service has endpoints once applied
+    ad501 = [r for r in json.loads(out)["results"] if r["id"] == "AD501"]
+    assert ad501 and all(r["status"] == "pass" for r in ad501), ad501
+
+
+MINIO_STATEFULSET = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: workflow-controller-configmap, namespace: argo}
+data:
+  artifactRepository: |
+    s3: {bucket: b, endpoint: "minio.store.svc:9000", insecure: true,
+         accessKeySecret: {name: minio, key: accesskey}, secretKeySecret: {name: minio, key: secretkey}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: minio, namespace: store}
+spec:
+  selector: {app: minio}
+  ports: [{name: api, port: 9000}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: minio, namespace: store}
+spec:
+  serviceName: minio
+  selector: {matchLabels: {app: minio}}
+  template:
+    metadata: {labels: {app: minio, release: x}}
+    spec: {containers: [{name: minio, image: minio/minio}]}
+"""
+
+
+def _ad501(cli, path) -> list[tuple[str, str]]:
+    _, out, _ = cli("check", "-f", path, "--offline", "--checks", "AD501", "-o", "json")
+    return [(r["status"], r["message"]) for r in json.loads(out)["results"] if r["namespace"] == "argo"]
+
+
+def test_a_service_backed_by_a_statefulset_of_the_files_has_endpoints_and_one_backed_by_nothing_has_none(
+        cli, tmp_path):
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    minio = tmp_path / "zz-minio.yaml"  # after argo.yaml: its ConfigMap replaces the controller's
+    minio.write_text(MINIO_STATEFULSET)
+    [(status, message)] = _ad501(cli, tmp_path)
+    assert status == "pass" and "1 ready endpoint" in message
+    minio.write_text(MINIO_STATEFULSET.replace("{app: minio, release: x}", "{app: other}"))
+    [(status, message)] = _ad501(cli, tmp_path)  # the selector matches no pod of the files
+    assert status == "fail" and "no ready endpoints" in message
+
+
 BAD_CONFIG = """\
 # the controller's ConfigMap as a team's overlay writes it: the bucket forgotten
 apiVersion: v1
