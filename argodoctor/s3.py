@@ -295,19 +295,32 @@ class ServiceState:
     service: dict[str, Any] | None
     has_port: bool
     ready: list[tuple[dict, int]]  # (endpoint address, pod port)
+    # spec.externalName of a `type: ExternalName` Service: cluster DNS answers the Service's name with a
+    # CNAME to it, and a pod connects there on the endpoint's own port; such a Service has no endpoints
+    # and its ports are not used (Kubernetes docs, Service "Type ExternalName")
+    external_name: str | None = None
 
 
 def service_state(view: Any, ref: ServiceRef) -> ServiceState:
     svc = view.get("Service", ref.namespace, ref.name)
     if svc is None:
         return ServiceState(ref, None, False, [])
-    has_port = any(p.get("port") == ref.port for p in (svc.get("spec") or {}).get("ports") or [])
+    spec = svc.get("spec") or {}
+    if spec.get("type") == "ExternalName" and isinstance(spec.get("externalName"), str) and spec["externalName"]:
+        return ServiceState(ref, svc, True, [], external_name=spec["externalName"].rstrip("."))
+    has_port = any(p.get("port") == ref.port for p in spec.get("ports") or [])
     ready = _ready_addresses(view.get("Endpoints", ref.namespace, ref.name), ref.port, svc) if has_port else []
     return ServiceState(ref, svc, has_port, ready)
 
 
 class NoRoute(Exception):
-    """argodoctor has no way to reach the endpoint from where it runs."""
+    """argodoctor has no way to reach the endpoint from where it runs. broken: the cluster is at fault
+    (the Service has no ready endpoint, so no workflow pod reaches the store either); otherwise only
+    argodoctor's position is (endpoints that are not pods, which a port-forward cannot reach)."""
+
+    def __init__(self, message: str, *, broken: bool = True):
+        super().__init__(message)
+        self.broken = broken
 
 
 class PortForward:
@@ -384,7 +397,15 @@ def choose_target(s: S3Settings, workflow_ns: str, *, view: Any, namespaces: Abs
     if ref is None or in_cluster():
         return Target(s.host, s.port, secure, "direct", s.host)
     state = service_state(view, ref)
+    if state.external_name:  # where a workflow pod's connection goes, reachable from here as well
+        return Target(state.external_name, s.port, secure,
+                      f"ExternalName Service {ref.namespace}/{ref.name} to {state.external_name}", s.host)
     pods = [(a["targetRef"], port) for a, port in state.ready if (a.get("targetRef") or {}).get("kind") == "Pod"]
+    if not pods and state.ready:
+        addresses = ", ".join(sorted({str(a.get("ip")) for a, _ in state.ready}))
+        raise NoRoute(f"{s.endpoint} is the in-cluster Service {ref.namespace}/{ref.name}, whose ready endpoints "
+                      f"({addresses}) are not pods, which argodoctor cannot port-forward to; pass --s3-endpoint "
+                      "HOST:PORT to reach the store another way", broken=False)
     if not pods:
         raise NoRoute(f"{s.endpoint} is the in-cluster Service {ref.namespace}/{ref.name}, which has no ready "
                       "pod to port-forward to (see AD501); pass --s3-endpoint HOST:PORT to reach the store "

@@ -36,7 +36,8 @@ class _S3Check(Check):
                     p = probe(ctx, ns, repo, settings)
                     yield self.one(ctx, ns, repo, settings, p)
                 except s3.NoRoute as e:
-                    yield self.unreachable(ns, repo, str(e))
+                    yield self.unreachable(ns, repo, str(e)) if e.broken else \
+                        self.skipped(f"not probed: {e}", namespace=ns, object=_cm(repo))
                 except KubeError as e:
                     yield self.errored(f"cannot read what the probe needs: {e}", namespace=ns, object=_cm(repo))
                 except Exception as e:  # a transport failure (a read timeout) after AD204 passed: not a verdict
@@ -170,6 +171,10 @@ class ObjectStoreService(Check):
                                    remediation="configure-artifact-repository")
             return self.failed(f"endpoint {s.endpoint} names Service {where}, which does not exist", namespace=ns,
                                object=obj)
+        if state.external_name:
+            return self.skipped(f"Service {where} is an ExternalName Service for {state.external_name}: it has no "
+                                f"endpoints of its own; workflow pods connect to {state.external_name}:{ref.port} "
+                                "(AD204 probes it)", namespace=ns, object=obj)
         if not state.has_port:
             ports = ", ".join(str(p.get("port")) for p in state.service.get("spec", {}).get("ports") or [])
             return self.failed(f"Service {where} has no port {ref.port} (ports: {ports or 'none'})", namespace=ns,

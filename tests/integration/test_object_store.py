@@ -198,6 +198,43 @@ def test_service_without_ready_endpoints_fails_ad501(a):
     assert r["status"] == "fail" and "no ready pod to port-forward to" in r["message"]
 
 
+def _without_override(a, checks: str) -> dict[str, dict]:
+    """argodoctor outside the cluster, routing as it would without --s3-endpoint: the argo namespace's results."""
+    code, out, err = a.cli("check", "--kubeconfig", a.kc, "-o", "json", "--checks", checks,
+                           "--workflow-namespace", "argo")
+    assert code in (0, 1), err
+    return {r["id"]: r for r in json.loads(out)["results"] if r["namespace"] == "argo"}
+
+
+def test_an_externalname_service_is_followed_and_endpoints_that_are_not_pods_are_no_verdict(a):
+    """An ExternalName Service has no endpoints by design: a pod's connection goes to its external name, and
+    so does the probe's. A Service whose ready endpoints are not pods is fine for the pods, but argodoctor
+    cannot port-forward to it: no probe, and no fail (fix --all would redeploy the store)."""
+    bucket = bucket_name()
+    a.set_repo(bucket=bucket, endpoint=f"s3-ext:{a.s3.port}")
+    code, out = a.fix("create-bucket", "--yes", "--workflow-namespace", "argo")  # through --s3-endpoint
+    assert code == 0, out
+    apply_manifests(a.kube, [{"apiVersion": "v1", "kind": "Service",
+                              "metadata": {"name": "s3-ext", "namespace": "argo"},
+                              "spec": {"type": "ExternalName", "externalName": "localhost"}}])
+    res = _without_override(a, "AD20*,AD501")
+    assert res["AD501"]["status"] == "skip" and "ExternalName Service for localhost" in res["AD501"]["message"]
+    assert res["AD204"]["status"] == "pass", res["AD204"]
+    assert [res[c]["status"] for c in ("AD205", "AD206", "AD207")] == ["pass"] * 3, {
+        k: v["message"] for k, v in res.items()}
+
+    a.set_repo(bucket=bucket, endpoint=f"s3-manual:{a.s3.port}")
+    apply_manifests(a.kube, [
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s3-manual", "namespace": "argo"},
+         "spec": {"ports": [{"port": a.s3.port, "name": "s3"}]}},  # no selector: Endpoints of its own
+        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "s3-manual", "namespace": "argo"},
+         "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"port": a.s3.port, "name": "s3"}]}]}])
+    res = _without_override(a, "AD20*,AD501")
+    assert res["AD501"]["status"] == "pass" and "1 ready endpoint" in res["AD501"]["message"]
+    assert res["AD204"]["status"] == "skip" and "(192.0.2.10) are not pods" in res["AD204"]["message"], res["AD204"]
+    assert "--s3-endpoint" in res["AD204"]["message"]
+
+
 def test_tls_endpoint_honours_ca_secret(a, server_bin, tmp_path):
     from .. import harness
 

@@ -84,7 +84,7 @@ def _ad501(cli, path) -> list[tuple[str, str]]:
     return [(r["status"], r["message"]) for r in json.loads(out)["results"] if r["namespace"] == "argo"]
 
 
-def test_a_service_backed_by_a_statefulset_of_the_files_has_endpoints_and_one_backed_by_nothing_has_none(
+def test_a_service_backed_by_a_statefulset_has_endpoints_one_backed_by_nothing_none_an_externalname_no_verdict(
         cli, tmp_path):
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     minio = tmp_path / "zz-minio.yaml"  # after argo.yaml: its ConfigMap replaces the controller's
@@ -94,6 +94,11 @@ def test_a_service_backed_by_a_statefulset_of_the_files_has_endpoints_and_one_ba
     minio.write_text(MINIO_STATEFULSET.replace("{app: minio, release: x}", "{app: other}"))
     [(status, message)] = _ad501(cli, tmp_path)  # the selector matches no pod of the files
     assert status == "fail" and "no ready endpoints" in message
+    # an ExternalName Service has no endpoints by design: no verdict here (AD204 probes the name, live)
+    minio.write_text(MINIO_STATEFULSET.split("---")[0] + "---\napiVersion: v1\nkind: Service\nmetadata: "
+                     "{name: minio, namespace: store}\nspec: {type: ExternalName, externalName: s3.example.com.}\n")
+    [(status, message)] = _ad501(cli, tmp_path)
+    assert status == "skip" and "ExternalName Service for s3.example.com:" in message
 
 
 BAD_CONFIG = """\

@@ -31,8 +31,13 @@ def capture(columns: int) -> list[str]:
                 break
             time.sleep(0.1)
         assert Path(done).read_text().strip() == "1"
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session, "-S", "-200"], capture_output=True,
-                             text=True, check=True).stdout
+        # the command has exited, but tmux may not have drawn its last output yet: wait for the summary line
+        for _ in range(100):
+            out = subprocess.run(["tmux", "capture-pane", "-p", "-t", session, "-S", "-200"], capture_output=True,
+                                 text=True, check=True).stdout
+            if " exempt, " in out:
+                break
+            time.sleep(0.05)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
         Path(done).unlink(missing_ok=True)
