@@ -166,6 +166,9 @@ class ClusterView:
 
     live = False
     name = ""
+    # Only some of a cluster's objects (manifest files judged --offline): what the view lacks may exist,
+    # such as the built-in ClusterRoles admin, edit and view that a RoleBinding of the files names.
+    partial = False
     # Kinds whose objects come decoded from the API server's typed Go structs (a live LIST of a built-in
     # kind): a field cannot have another type than its struct's, nor an object lack its name, so the parse
     # boundary passes them as they are. Argo's kinds are CRDs whose schema preserves unknown fields: a

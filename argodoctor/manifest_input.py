@@ -293,4 +293,6 @@ class OverlayView(LiveView):
 
 def offline_view(manifests: Manifests) -> SnapshotView:
     objs = [o for kind in (manifests.objects, manifests.implied) for group in kind.values() for o in group]
-    return SnapshotView(", ".join(manifests.sources), objs)
+    view = SnapshotView(", ".join(manifests.sources), objs)
+    view.partial = True
+    return view

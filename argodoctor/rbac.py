@@ -374,6 +374,19 @@ class Evaluator:
             b.role = kind, name, rules, (kind, b.namespace if kind == "Role" else "", name)
         return b.role
 
+    def unresolved(self, user: Subject, namespace: str) -> list[tuple[dict, str]]:
+        """(binding, "ClusterRole admin") for each binding in effect for ``user`` in ``namespace`` whose
+        role is not among the roles given: it grants nothing on a cluster, but in a partial view (files
+        judged offline) the role may exist all the same."""
+        out = []
+        for b in self._applying(user, namespace):
+            ref = b.obj.get("roleRef") or {}
+            kind, name = ref.get("kind") or "", ref.get("name") or ""
+            known = (b.namespace, name) in self._roles if kind == "Role" else name in self._cluster_rules
+            if not known:
+                out.append((b.obj, f"{kind} {name}"))
+        return out
+
     def bindings_for(self, user: Subject, namespace: str) -> list[dict]:
         """ClusterRoleBindings, then RoleBindings in ``namespace`` (none if it is ""), that apply to
         ``user``, whether or not their role exists."""

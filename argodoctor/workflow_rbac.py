@@ -46,6 +46,20 @@ def missing_permissions(ctx: Context, ns: str, name: str) -> list[argo.Permissio
     return [p for p in ctx.executor_permissions if not ev.allows(sa, request(p, ns))]
 
 
+def roles_not_in_view(ctx: Context, ns: str, name: str) -> str | None:
+    """In a partial view (files judged --offline), the bindings of ServiceAccount ns/name that name a role
+    the files do not define, as text; None when there are none or the view is a whole cluster (where
+    such a binding truly grants nothing). A right it seems to lack may come from that role: no verdict."""
+    if not getattr(ctx.view, "partial", False):
+        return None
+    ev, sa = evaluator(ctx), service_account(ns, name)
+    found = {f"{describe_binding(b)} binds {role}": None for b, role in ev.unresolved(sa, ns)}  # CRBs too
+    if not found:
+        return None
+    return (f"{'; '.join(found)}, which the files do not define (a built-in role such as admin or edit, or one "
+            "installed apart): check the files against the cluster (check -f without --offline) to judge it")
+
+
 def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
     """(binding, why it is broad) for each binding anywhere that gives ns/name a broad role or a
     wildcard rule."""

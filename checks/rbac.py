@@ -18,6 +18,7 @@ from argodoctor.workflow_rbac import (
     identities,
     missing_permissions,
     request,
+    roles_not_in_view,
     users,
 )
 
@@ -76,6 +77,11 @@ class ServiceAccountRBAC(Check):
                 yield self.passed(f"{ns}/{name} may {may} ({what}; {who})", namespace=ns, object=obj)
                 continue
             lacking = ", ".join(map(str, missing))
+            unknown = roles_not_in_view(ctx, ns, name)
+            if unknown:
+                yield self.skipped(f"{ns}/{name} lacks {lacking} ({what}; {who}) by the roles of the files, but "
+                                   f"{unknown}", namespace=ns, object=obj)
+                continue
             if argo.legacy_pod_patch_fallback(version) and ev.allows(sa, request(argo.LEGACY_POD_PATCH, ns)):
                 yield self.warned(f"{ns}/{name} lacks {lacking}; the executor falls back to patching its own pod "
                                   f"(legacy and insecure, removed in v3.6) ({what}; {who})", namespace=ns, object=obj)
@@ -223,7 +229,11 @@ class FeatureRights(Check):
                         continue
                     subject = service_account(ns, sa)
                     missing = [p for p in perms if not ev.allows(subject, request(p, ns))]
-                    if missing:
+                    unknown = roles_not_in_view(ctx, ns, sa) if missing else None
+                    if unknown:
+                        yield self.skipped(f"{ns}/{sa} runs {what} ({who}) and lacks {', '.join(map(str, missing))} "
+                                           f"by the roles of the files, but {unknown}", namespace=ns, object=obj)
+                    elif missing:
                         yield self.failed(f"{ns}/{sa} runs {what} ({who}) but lacks {', '.join(map(str, missing))}",
                                           namespace=ns, object=obj)
                     else:

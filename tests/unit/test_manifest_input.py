@@ -101,6 +101,63 @@ def test_a_service_backed_by_a_statefulset_has_endpoints_one_backed_by_nothing_n
     assert status == "skip" and "ExternalName Service for s3.example.com:" in message
 
 
+TEAM_BOUND_TO = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: team-a}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: default-role, namespace: team-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ROLE}
+subjects: [{kind: ServiceAccount, name: default, namespace: team-a}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w, namespace: team-a}
+spec: {entrypoint: main, templates: [{name: main, container: {image: alpine}}]}
+"""
+
+
+def test_a_binding_to_a_role_the_files_lack_is_no_verdict_offline_and_grants_nothing_on_a_cluster(cli, tmp_path):
+    """The seed's method one binds `default` to the built-in `admin`, which no manifest defines: offline,
+    whether it grants the executor's rights is unknown (admin aggregates Argo's rules on a cluster)."""
+    from argodoctor.cluster import SnapshotView
+    from argodoctor.manifest_input import offline_view, read
+
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    team = tmp_path / "team.yaml"
+
+    def ad302(view=None) -> tuple[str, str]:
+        if view is None:
+            _, out, _ = cli("check", "-f", tmp_path, "--offline", "--apply-namespace", "argo", "--checks", "AD302",
+                            "-o", "json")
+            results = json.loads(out)["results"]
+        else:
+            from argodoctor.context import Context
+            from argodoctor.registry import select_checks
+            from argodoctor.runner import run_checks
+
+            results = [r.to_dict() for r in run_checks(select_checks(["AD302"]), Context(view))]
+        [r] = [r for r in results if r["id"] == "AD302" and r["namespace"] == "team-a"]
+        return r["status"], r["message"]
+
+    team.write_text(TEAM_BOUND_TO.replace("ROLE", "admin"))
+    status, message = ad302()
+    assert status == "skip", message
+    assert "RoleBinding team-a/default-role binds ClusterRole admin, which the files do not define" in message
+    # the same objects as a whole cluster's snapshot: a binding to a role that does not exist grants nothing
+    files = read([str(tmp_path)], "argo")
+    assert offline_view(files).partial
+    whole = SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
+                                     for o in group])
+    assert not whole.partial and ad302(whole)[0] == "fail"
+    # a role the files define and that lacks the rights: a verdict, offline too
+    team.write_text(TEAM_BOUND_TO.replace("ROLE", "argo-aggregate-to-view"))
+    status, message = ad302()
+    assert status == "fail" and "lacks create workflowtaskresults" in message
+
+
 BAD_CONFIG = """\
 # the controller's ConfigMap as a team's overlay writes it: the bucket forgotten
 apiVersion: v1
