@@ -3,6 +3,7 @@ RBAC objects read once, permissions as requests, and which bindings are broad.""
 from __future__ import annotations
 
 from . import argo
+from .cluster import not_in_files
 from .context import Context
 from .rbac import Evaluator, Request, service_account
 
@@ -46,14 +47,17 @@ def missing_permissions(ctx: Context, ns: str, name: str) -> list[argo.Permissio
     return [p for p in ctx.executor_permissions if not ev.allows(sa, request(p, ns))]
 
 
-def roles_not_in_view(ctx: Context, ns: str, name: str) -> str | None:
-    """In a partial view (files judged --offline), the bindings of ServiceAccount ns/name that name a role
-    the files do not define, as text; None when there are none or the view is a whole cluster (where
-    such a binding truly grants nothing). A right it seems to lack may come from that role: no verdict."""
+def unjudged_offline(ctx: Context, ns: str, name: str) -> str | None:
+    """In a partial view (files judged --offline), why the rights ServiceAccount ns/name seems to lack
+    cannot be judged: the account is not in the files, or a binding of it names a role the files do not
+    define (the built-in admin or edit, say, which aggregate Argo's rules on a cluster). None on a whole
+    cluster or snapshot, where a binding to a missing role truly grants nothing."""
     if not getattr(ctx.view, "partial", False):
         return None
-    ev, sa = evaluator(ctx), service_account(ns, name)
-    found = {f"{describe_binding(b)} binds {role}": None for b, role in ev.unresolved(sa, ns)}  # CRBs too
+    if ctx.view.get("ServiceAccount", ns, name) is None:
+        return not_in_files(f"ServiceAccount {ns}/{name}", also=", its bindings with it")
+    found = {f"{describe_binding(b)} binds {role}": None for b, role in evaluator(ctx).unresolved(
+        service_account(ns, name), ns)}  # ClusterRoleBindings too
     if not found:
         return None
     return (f"{'; '.join(found)}, which the files do not define (a built-in role such as admin or edit, or one "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from argodoctor import argo, secret_facts
+from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 
@@ -132,6 +133,10 @@ class SecretResolves(Check):
         secret = ctx.view.get("Secret", ns, name)
         if secret is None:
             elsewhere = [h for h in holders if h != ns]
+            if not elsewhere and ctx.view.partial:
+                return self.skipped(not_in_files(f'secret "{name}" in {ns} ({fields} of {_where(repo)}{_why(repo)})',
+                                                 secret=True),
+                                    namespace=ns, object=obj)
             hint = (f"it exists only in {', '.join(sorted(elsewhere))}; Argo mounts it into each workflow pod, "
                     "so it must exist in the workflow's own namespace") if elsewhere else (
                 "it exists in no namespace; create it with the object store's credentials")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from argodoctor import argo, s3, secret_facts
+from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.errors import KubeError
 from argodoctor.model import Check, Result
@@ -169,6 +170,9 @@ class ObjectStoreService(Check):
                                    f"pod in {ns} resolves `{ref.name}` in its own namespace, but the Service is in "
                                    f"{', '.join(others)}: use endpoint: {fqdn}", namespace=ns, object=obj,
                                    remediation="configure-artifact-repository")
+            if ctx.view.partial:
+                return self.skipped(not_in_files(f"Service {where}, which endpoint {s.endpoint} names"),
+                                    namespace=ns, object=obj)
             return self.failed(f"endpoint {s.endpoint} names Service {where}, which does not exist", namespace=ns,
                                object=obj)
         if state.external_name:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from argodoctor import argo
+from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
 from argodoctor.rbac import service_account
@@ -18,7 +19,7 @@ from argodoctor.workflow_rbac import (
     identities,
     missing_permissions,
     request,
-    roles_not_in_view,
+    unjudged_offline,
     users,
 )
 
@@ -38,7 +39,9 @@ class ServiceAccountExists(Check):
         for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
             who = users(ctx, ns, name)
-            if ctx.view.get("ServiceAccount", ns, name) is None:
+            if ctx.view.get("ServiceAccount", ns, name) is None and ctx.view.partial:
+                yield self.skipped(not_in_files(f"ServiceAccount {ns}/{name} ({who})"), namespace=ns, object=obj)
+            elif ctx.view.get("ServiceAccount", ns, name) is None:
                 # Kubernetes' ServiceAccount admission refuses the pod; Argo marks the node Error with it.
                 yield self.failed(f"ServiceAccount {ns}/{name} does not exist ({who}); their pods are refused "
                                   f"with `error looking up service account {ns}/{name}: serviceaccount \"{name}\" "
@@ -77,7 +80,7 @@ class ServiceAccountRBAC(Check):
                 yield self.passed(f"{ns}/{name} may {may} ({what}; {who})", namespace=ns, object=obj)
                 continue
             lacking = ", ".join(map(str, missing))
-            unknown = roles_not_in_view(ctx, ns, name)
+            unknown = unjudged_offline(ctx, ns, name)
             if unknown:
                 yield self.skipped(f"{ns}/{name} lacks {lacking} ({what}; {who}) by the roles of the files, but "
                                    f"{unknown}", namespace=ns, object=obj)
@@ -183,6 +186,8 @@ class ExecutorToken(Check):
     def _secret_token(self, ctx: Context, ns: str, sa: str, role: str, who: str) -> Result:
         obj = f"ServiceAccount/{sa}"
         live = ctx.view.get("ServiceAccount", ns, sa)
+        if live is None and ctx.view.partial:
+            return self.skipped(not_in_files(f"the {role} {ns}/{sa} ({who})"), namespace=ns, object=obj)
         if live is None:
             return self.failed(f"the {role} {ns}/{sa} does not exist ({who}); the controller fails with "
                                f'`serviceaccounts "{sa}" not found`', namespace=ns, object=obj,
@@ -193,6 +198,9 @@ class ExecutorToken(Check):
                                f"first `secrets` entry and fails with `service account {ns}/{sa} does not have any "
                                "secrets`", namespace=ns, object=obj)
         secret = ctx.view.get("Secret", ns, name)
+        if secret is None and ctx.view.partial:
+            what = f"the token Secret {ns}/{name} of the {role} {ns}/{sa} ({who})"
+            return self.skipped(not_in_files(what, secret=True), namespace=ns, object=f"Secret/{name}")
         if secret is None:
             return self.failed(f"the token Secret {ns}/{name} of the {role} {ns}/{sa} does not exist ({who}); the "
                                "pod stays in ContainerCreating with `MountVolume.SetUp failed for volume "
@@ -229,7 +237,7 @@ class FeatureRights(Check):
                         continue
                     subject = service_account(ns, sa)
                     missing = [p for p in perms if not ev.allows(subject, request(p, ns))]
-                    unknown = roles_not_in_view(ctx, ns, sa) if missing else None
+                    unknown = unjudged_offline(ctx, ns, sa) if missing else None
                     if unknown:
                         yield self.skipped(f"{ns}/{sa} runs {what} ({who}) and lacks {', '.join(map(str, missing))} "
                                            f"by the roles of the files, but {unknown}", namespace=ns, object=obj)

@@ -158,6 +158,66 @@ def test_a_binding_to_a_role_the_files_lack_is_no_verdict_offline_and_grants_not
     assert status == "fail" and "lacks create workflowtaskresults" in message
 
 
+REFERENCES = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: workflow-controller-configmap, namespace: argo}
+data:
+  artifactRepository: |
+    s3: {bucket: my-bucket, endpoint: "minio:9000", insecure: true,
+         accessKeySecret: {name: s3-keys, key: accesskey}, secretKeySecret: {name: s3-keys, key: secretkey}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w, namespace: argo}
+spec:
+  serviceAccountName: runner
+  executor: {serviceAccountName: exec-sa}
+  entrypoint: main
+  templates: [{name: main, container: {image: alpine}}]
+"""
+
+
+def _results(view, ids: list[str]) -> dict[tuple[str, str | None, str | None], tuple[str, str]]:
+    from argodoctor.context import Context
+    from argodoctor.registry import select_checks
+    from argodoctor.runner import run_checks
+
+    return {(r.id, r.namespace, r.object): (r.status.value, r.message)
+            for r in run_checks(select_checks(ids), Context(view))}
+
+
+def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cluster(tmp_path):
+    """Files are part of a cluster: the repository's Secret (External Secrets, Sealed Secrets), a workflow's
+    ServiceAccount, its token Secret, the object store's Service may all be created apart. Offline they get
+    `skip`, naming the object; the same objects as a whole cluster's snapshot fail."""
+    from argodoctor.cluster import SnapshotView
+    from argodoctor.manifest_input import offline_view, read
+
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    (tmp_path / "zz.yaml").write_text(REFERENCES)
+    files = read([str(tmp_path)], "argo")
+    ids = ["AD203", "AD301", "AD302", "AD304", "AD501"]
+    wanted = [("AD203", "argo", "Secret/s3-keys"), ("AD301", "argo", "ServiceAccount/runner"),
+              ("AD301", "argo", "ServiceAccount/exec-sa"), ("AD302", "argo", "ServiceAccount/exec-sa"),
+              ("AD304", "argo", "ServiceAccount/exec-sa"), ("AD501", "argo", "Service/minio")]
+    offline = _results(offline_view(files), ids)
+    for key in wanted:
+        status, message = offline[key]
+        assert status == "skip" and "is not in the files; it may be created apart" in message, (key, message)
+    assert "External Secrets" in offline[wanted[0]][1] and "External Secrets" not in offline[wanted[1]][1]
+    whole = _results(SnapshotView("cluster", [o for objs in (files.objects, files.implied)
+                                              for group in objs.values() for o in group]), ids)
+    assert [whole[k][0] for k in wanted if k[0] in ("AD203", "AD301", "AD501")] == ["fail"] * 4, whole
+    # a Secret the files hold in another namespace only: the seed's very fault, a verdict offline too
+    (tmp_path / "zz.yaml").write_text(REFERENCES.replace("namespace: argo}\nspec:", "namespace: team-a}\nspec:")
+                                      + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s3-keys, namespace: argo}"
+                                      "\ndata: {accesskey: YQ==, secretkey: Yg==}\n")
+    offline = _results(offline_view(read([str(tmp_path)], "argo")), ["AD203"])
+    status, message = offline[("AD203", "team-a", "Secret/s3-keys")]
+    assert status == "fail" and "it exists only in argo" in message
+
+
 BAD_CONFIG = """\
 # the controller's ConfigMap as a team's overlay writes it: the bucket forgotten
 apiVersion: v1
