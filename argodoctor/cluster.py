@@ -81,12 +81,13 @@ REDACTED_ANNOTATION = "argodoctor.io/redacted"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def not_in_files(what: str, *, secret: bool = False, also: str = "") -> str:
+def not_in_files(what: str, *, plural: bool = False, secret: bool = False, also: str = "") -> str:
     """Why a partial view (files judged --offline) gives no verdict on an object it lacks."""
     how = "by hand, by another chart, or by External Secrets or Sealed Secrets" if secret else \
         "by hand or by another chart"
-    return (f"{what} is not in the files; it may be created apart ({how}){also}: check the files against the "
-            "cluster (check -f without --offline) to judge it")
+    is_, it = ("are", "they") if plural else ("is", "it")
+    return (f"{what} {is_} not in the files; {it} may be created apart ({how}){also}: check the files against "
+            "the cluster (check -f without --offline) to judge it")
 
 
 def kind_of(name: str) -> Kind:

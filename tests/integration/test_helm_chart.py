@@ -187,3 +187,24 @@ def test_check_f_before_apply_gives_the_installed_verdicts_and_names_the_line(ch
     assert "kind: ConfigMap" in document and "name: argo-workflows-workflow-controller-configmap" in document
     assert lines[at - 1].strip() == "bucket:", lines[at - 1]
     assert any(lines[i].strip().startswith("config:") for i in range(begin, at))
+
+
+@pytest.mark.parametrize("chart", CHART_VERSIONS)
+def test_check_f_offline_on_the_render_as_users_make_it_gives_no_false_verdict(chart, helm, cli, tmp_path):
+    """`helm template` with the chart's default CRD settings (1.x: a hook Job applies the full CRDs, so the
+    render holds none) and the repository's Secret made apart: offline, nothing the render lacks fails."""
+    vf = tmp_path / "values.yaml"
+    vf.write_text(yaml.safe_dump(SOUND))
+    out = tmp_path / "render.yaml"
+    out.write_text(subprocess.run([helm, "template", "argo-workflows", str(CHARTS / chart), "--namespace", "argo",
+                                   "-f", str(vf)], capture_output=True, text=True, check=True, timeout=120).stdout)
+    code, stdout, err = cli("check", "-f", str(out), "--offline", "--apply-namespace", "argo", "-o", "json")
+    results = {(r["id"], r["namespace"], r["object"]): r for r in json.loads(stdout)["results"]}
+    assert code == 0 and not bad(results), "\n".join(bad(results)) + err
+    # what the render does not hold is named, not judged
+    ad203 = [r for (cid, _, _), r in results.items() if cid == "AD203"]
+    assert ad203 and all(r["status"] == "skip" and 'secret "my-minio-cred" in ' in r["message"]
+                         and "is not in the files" in r["message"] for r in ad203), ad203
+    has_crds = "kind: CustomResourceDefinition" in out.read_text()
+    [ad101] = [r for (cid, _, _), r in results.items() if cid == "AD101"]
+    assert ad101["status"] == ("pass" if has_crds else "skip"), ad101

@@ -218,6 +218,23 @@ def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cl
     assert status == "fail" and "it exists only in argo" in message
 
 
+def test_files_without_argo_are_no_verdict_on_its_install_offline(tmp_path):
+    """A team's own files (no CRDs, no controller) judged offline say nothing of whether Argo is installed;
+    as a whole cluster's snapshot, the same objects mean it is not."""
+    from argodoctor.cluster import SnapshotView
+    from argodoctor.manifest_input import offline_view, read
+
+    (tmp_path / "team.yaml").write_text(REFERENCES)
+    files = read([str(tmp_path)], "argo")
+    offline = _results(offline_view(files), ["AD101", "AD102"])
+    assert [(k[0], v[0]) for k, v in sorted(offline.items())] == [("AD101", "skip"), ("AD102", "skip")]
+    assert all("not in the files" in v[1] for v in offline.values())
+    assert "--include-crds" in offline[("AD101", None, None)][1]
+    whole = _results(SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
+                                              for o in group]), ["AD101", "AD102"])
+    assert sorted(v[0] for v in whole.values()) == ["fail", "fail"]
+
+
 BAD_CONFIG = """\
 # the controller's ConfigMap as a team's overlay writes it: the bucket forgotten
 apiVersion: v1
