@@ -39,9 +39,10 @@ class ServiceAccountExists(Check):
         for ns, name in identities(ctx):
             obj = f"ServiceAccount/{name}"
             who = users(ctx, ns, name)
-            if ctx.view.get("ServiceAccount", ns, name) is None and ctx.view.partial:
+            exists = ctx.view.get("ServiceAccount", ns, name) is not None
+            if not exists and ctx.view.partial:
                 yield self.skipped(not_in_files(f"ServiceAccount {ns}/{name} ({who})"), namespace=ns, object=obj)
-            elif ctx.view.get("ServiceAccount", ns, name) is None:
+            elif not exists:
                 # Kubernetes' ServiceAccount admission refuses the pod; Argo marks the node Error with it.
                 yield self.failed(f"ServiceAccount {ns}/{name} does not exist ({who}); their pods are refused "
                                   f"with `error looking up service account {ns}/{name}: serviceaccount \"{name}\" "
