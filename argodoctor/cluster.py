@@ -81,13 +81,15 @@ REDACTED_ANNOTATION = "argodoctor.io/redacted"
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
+JUDGED_ON_A_CLUSTER = "check the files against the cluster (check -f without --offline) to judge it"
+
+
 def not_in_files(what: str, *, plural: bool = False, secret: bool = False, also: str = "") -> str:
     """Why a partial view (files judged --offline) gives no verdict on an object it lacks."""
     how = "by hand, by another chart, or by External Secrets or Sealed Secrets" if secret else \
         "by hand or by another chart"
     is_, it = ("are", "they") if plural else ("is", "it")
-    return (f"{what} {is_} not in the files; {it} may be created apart ({how}){also}: check the files against "
-            "the cluster (check -f without --offline) to judge it")
+    return f"{what} {is_} not in the files; {it} may be created apart ({how}){also}: {JUDGED_ON_A_CLUSTER}"
 
 
 def kind_of(name: str) -> Kind:

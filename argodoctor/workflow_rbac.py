@@ -3,7 +3,7 @@ RBAC objects read once, permissions as requests, and which bindings are broad.""
 from __future__ import annotations
 
 from . import argo
-from .cluster import not_in_files
+from .cluster import JUDGED_ON_A_CLUSTER, not_in_files
 from .context import Context
 from .rbac import Evaluator, Request, service_account
 
@@ -61,7 +61,7 @@ def unjudged_offline(ctx: Context, ns: str, name: str) -> str | None:
     if not found:
         return None
     return (f"{'; '.join(found)}, which the files do not define (a built-in role such as admin or edit, or one "
-            "installed apart): check the files against the cluster (check -f without --offline) to judge it")
+            f"installed apart): {JUDGED_ON_A_CLUSTER}")
 
 
 def broad_bindings(ev: Evaluator, ns: str, name: str) -> list[tuple[dict, str]]:
