@@ -52,7 +52,7 @@ def unjudged_offline(ctx: Context, ns: str, name: str) -> str | None:
     cannot be judged: the account is not in the files, or a binding of it names a role the files do not
     define (the built-in admin or edit, say, which aggregate Argo's rules on a cluster). None on a whole
     cluster or snapshot, where a binding to a missing role truly grants nothing."""
-    if not getattr(ctx.view, "partial", False):
+    if not ctx.view.partial:
         return None
     if ctx.view.get("ServiceAccount", ns, name) is None:
         return not_in_files(f"ServiceAccount {ns}/{name}", also=", its bindings with it")

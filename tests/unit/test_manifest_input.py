@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 
@@ -101,6 +102,23 @@ def test_a_service_backed_by_a_statefulset_has_endpoints_one_backed_by_nothing_n
     assert status == "skip" and "ExternalName Service for s3.example.com:" in message
 
 
+def _results(view, ids: list[str]) -> dict[tuple[str, str | None, str | None], tuple[str, str]]:
+    from argodoctor.context import Context
+    from argodoctor.registry import select_checks
+    from argodoctor.runner import run_checks
+
+    return {(r.id, r.namespace, r.object): (r.status.value, r.message)
+            for r in run_checks(select_checks(ids), Context(view))}
+
+
+def _as_cluster(files) -> Any:
+    """The objects of the files as a whole cluster's snapshot (not a partial view)."""
+    from argodoctor.cluster import SnapshotView
+
+    return SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
+                                    for o in group])
+
+
 TEAM_BOUND_TO = """\
 apiVersion: v1
 kind: Namespace
@@ -122,25 +140,18 @@ spec: {entrypoint: main, templates: [{name: main, container: {image: alpine}}]}
 def test_a_binding_to_a_role_the_files_lack_is_no_verdict_offline_and_grants_nothing_on_a_cluster(cli, tmp_path):
     """The seed's method one binds `default` to the built-in `admin`, which no manifest defines: offline,
     whether it grants the executor's rights is unknown (admin aggregates Argo's rules on a cluster)."""
-    from argodoctor.cluster import SnapshotView
     from argodoctor.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     team = tmp_path / "team.yaml"
 
     def ad302(view=None) -> tuple[str, str]:
-        if view is None:
+        if view is None:  # through the command, as a CI gate runs it
             _, out, _ = cli("check", "-f", tmp_path, "--offline", "--apply-namespace", "argo", "--checks", "AD302",
                             "-o", "json")
-            results = json.loads(out)["results"]
-        else:
-            from argodoctor.context import Context
-            from argodoctor.registry import select_checks
-            from argodoctor.runner import run_checks
-
-            results = [r.to_dict() for r in run_checks(select_checks(["AD302"]), Context(view))]
-        [r] = [r for r in results if r["id"] == "AD302" and r["namespace"] == "team-a"]
-        return r["status"], r["message"]
+            [r] = [r for r in json.loads(out)["results"] if r["id"] == "AD302" and r["namespace"] == "team-a"]
+            return r["status"], r["message"]
+        return _results(view, ["AD302"])[("AD302", "team-a", "ServiceAccount/default")]
 
     team.write_text(TEAM_BOUND_TO.replace("ROLE", "admin"))
     status, message = ad302()
@@ -149,8 +160,7 @@ def test_a_binding_to_a_role_the_files_lack_is_no_verdict_offline_and_grants_not
     # the same objects as a whole cluster's snapshot: a binding to a role that does not exist grants nothing
     files = read([str(tmp_path)], "argo")
     assert offline_view(files).partial
-    whole = SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
-                                     for o in group])
+    whole = _as_cluster(files)
     assert not whole.partial and ad302(whole)[0] == "fail"
     # a role the files define and that lacks the rights: a verdict, offline too
     team.write_text(TEAM_BOUND_TO.replace("ROLE", "argo-aggregate-to-view"))
@@ -178,20 +188,10 @@ spec:
 """
 
 
-def _results(view, ids: list[str]) -> dict[tuple[str, str | None, str | None], tuple[str, str]]:
-    from argodoctor.context import Context
-    from argodoctor.registry import select_checks
-    from argodoctor.runner import run_checks
-
-    return {(r.id, r.namespace, r.object): (r.status.value, r.message)
-            for r in run_checks(select_checks(ids), Context(view))}
-
-
 def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cluster(tmp_path):
     """Files are part of a cluster: the repository's Secret (External Secrets, Sealed Secrets), a workflow's
     ServiceAccount, its token Secret, the object store's Service may all be created apart. Offline they get
     `skip`, naming the object; the same objects as a whole cluster's snapshot fail."""
-    from argodoctor.cluster import SnapshotView
     from argodoctor.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
@@ -206,8 +206,7 @@ def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cl
         status, message = offline[key]
         assert status == "skip" and "is not in the files; it may be created apart" in message, (key, message)
     assert "External Secrets" in offline[wanted[0]][1] and "External Secrets" not in offline[wanted[1]][1]
-    whole = _results(SnapshotView("cluster", [o for objs in (files.objects, files.implied)
-                                              for group in objs.values() for o in group]), ids)
+    whole = _results(_as_cluster(files), ids)
     assert [whole[k][0] for k in wanted if k[0] in ("AD203", "AD301", "AD501")] == ["fail"] * 4, whole
     # a Secret the files hold in another namespace only: the seed's very fault, a verdict offline too
     (tmp_path / "zz.yaml").write_text(REFERENCES.replace("namespace: argo}\nspec:", "namespace: team-a}\nspec:")
@@ -221,7 +220,6 @@ def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cl
 def test_files_without_argo_are_no_verdict_on_its_install_offline(tmp_path):
     """A team's own files (no CRDs, no controller) judged offline say nothing of whether Argo is installed;
     as a whole cluster's snapshot, the same objects mean it is not."""
-    from argodoctor.cluster import SnapshotView
     from argodoctor.manifest_input import offline_view, read
 
     (tmp_path / "team.yaml").write_text(REFERENCES)
@@ -230,8 +228,7 @@ def test_files_without_argo_are_no_verdict_on_its_install_offline(tmp_path):
     assert [(k[0], v[0]) for k, v in sorted(offline.items())] == [("AD101", "skip"), ("AD102", "skip")]
     assert all("not in the files" in v[1] for v in offline.values())
     assert "--include-crds" in offline[("AD101", None, None)][1]
-    whole = _results(SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
-                                              for o in group]), ["AD101", "AD102"])
+    whole = _results(_as_cluster(files), ["AD101", "AD102"])
     assert sorted(v[0] for v in whole.values()) == ["fail", "fail"]
 
 
