@@ -251,9 +251,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("snapshot", help="save a cluster's relevant objects to files",
                        description="Write the objects the checks read to DIR/<Kind>.json (one List per "
-                                   "kind), with every Secret value replaced by a digest (empty values stay "
-                                   "empty), so the snapshot can be shared and checked with "
-                                   "`check --snapshot DIR`.")
+                                   "kind), to be checked with `check --snapshot DIR` and shared. A snapshot "
+                                   "holds the kinds the checks read, as the API server returns them, except: "
+                                   "Secrets: every value is a digest (HMAC-SHA256 under a key drawn for this "
+                                   "run and never written: equal values compare equal within one snapshot, "
+                                   "and no one can test a guess against a digest; empty stays empty), plus "
+                                   "per key only whether it ends in a newline, has surrounding whitespace or "
+                                   "holds non-printable bytes; annotations digested but the service-account "
+                                   "ones. ConfigMaps: only those a check reads (the controller's, every "
+                                   "artifact-repositories, and those an artifactRepositoryRef names); the "
+                                   "others are left out. Workflows, WorkflowTemplates, CronWorkflows, "
+                                   "ClusterWorkflowTemplates: env values, parameter values (value, default, "
+                                   "enum), script sources, resource manifests, raw artifact data, HTTP "
+                                   "bodies and header values, podSpecPatch, container command and args are "
+                                   "digests. Deployments: env values are digests but the controller's ARGO_* "
+                                   "settings. Every kind: no last-applied-configuration annotation, no "
+                                   "managedFields; of a Workflow's status only the phase. DIR is created "
+                                   "0700 (an existing DIR must be yours and 0700 or narrower), files 0600.")
     s.add_argument("-o", "--output-dir", required=True, metavar="DIR", help="directory to write")
     s.add_argument("--format", choices=["json", "yaml"], default="json",
                    help="json (default, fastest to write and read) or yaml (DIR/<Kind>.yaml, as "
@@ -910,14 +924,16 @@ def _write_doc(doc: object, fmt: str) -> None:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from .cluster import LiveView, write_snapshot
+    from .cluster import LiveView, private_snapshot_dir, write_snapshot
 
+    private_snapshot_dir(args.output_dir)  # before the cluster is asked anything
     view = LiveView(_kube(args))
     with _fewer_collections():
         counts = write_snapshot(view, args.output_dir, fmt=args.format)
     total = sum(n for n in counts.values() if n > 0)
     print(f"wrote {total} objects of {sum(1 for n in counts.values() if n >= 0)} kinds to {args.output_dir} "
-          "(secret values replaced by digests)", file=sys.stderr)
+          "(private to you; secret values and what no check judges digested, ConfigMaps no check reads left "
+          "out: see `snapshot --help`)", file=sys.stderr)
     return 0 if all(n >= 0 for n in counts.values()) else 1
 
 

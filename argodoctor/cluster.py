@@ -99,12 +99,13 @@ def kind_of(name: str) -> Kind:
         raise UserError(f"unknown kind {name!r}") from None
 
 
-# Secret values become HMAC digests under a key drawn once per process: equal values stay equal within
-# a run and its snapshot (which records the key in its metadata file), and a digest cannot be looked up
-# in a table of common passwords made for another snapshot, as an unkeyed SHA-256 could.
+# Secret values become HMAC digests under a key drawn once per process and never written anywhere: equal
+# values stay equal within a run and its snapshot (so checks compare them), and no one holding a snapshot
+# can test a guessed value against a digest (as with an unkeyed SHA-256 or a key written beside it).
 _DIGEST_KEY = os.urandom(32)
 _DIGEST_RE = re.compile(r"^(sha256|hmac):[0-9a-f]{16}$")
-SNAPSHOT_META = "argodoctor-snapshot.meta"  # not .json/.yaml: the snapshot loader never reads it
+# Earlier versions wrote the digest key to this file of the snapshot directory: removed when found there.
+_OLD_KEY_FILE = "argodoctor-snapshot.meta"
 
 
 def digest(value: str | bytes) -> str:
@@ -462,56 +463,76 @@ def _write_yaml_list(f: Any, items: Iterator[dict[str, Any]]) -> int:
     return n
 
 
-# Annotations a redacted Secret keeps verbatim; any other annotation value may hold a credential.
-_SECRET_ANNOTATIONS_KEPT = ("kubernetes.io/service-account.name", "kubernetes.io/service-account.uid")
+def private_snapshot_dir(out_dir: str) -> None:
+    """out_dir as a snapshot's home: created 0700 when new; an existing one must be a directory of this
+    user that no one else may enter (argodoctor refuses rather than chmod a directory it did not make)."""
+    try:
+        try:
+            os.makedirs(out_dir, mode=0o700)
+        except FileExistsError:
+            pass  # judged below
+        st = os.stat(out_dir)
+    except OSError as e:
+        raise UserError(f"cannot create snapshot directory {out_dir}: {e.strerror or e}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UserError(f"snapshot directory {out_dir} is not a directory")
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        raise UserError(f"snapshot directory {out_dir} is open to others (mode {stat.S_IMODE(st.st_mode):04o}, "
+                        f"owner uid {st.st_uid}): a snapshot is written only into a private directory; "
+                        f"name a new one or `chmod 700 {out_dir}`")
 
 
-def for_snapshot(kind: str, obj: Any) -> Any:
-    """What a snapshot keeps of an object beyond the view's own redaction: a Secret's annotations other
-    than argodoctor's and the service-account ones become digests, and so do the literal env values of
-    Deployments (MINIO_ROOT_PASSWORD and the like), except the controller's ARGO_* settings."""
-    if not isinstance(obj, dict) or kind not in ("Secret", "Deployment"):
-        return obj
-    obj = copy.deepcopy(obj)  # the view's cached object stays as it is
-    if kind == "Secret" and isinstance((obj.get("metadata") or {}).get("annotations"), dict):
-        ann = obj["metadata"]["annotations"]
-        obj["metadata"]["annotations"] = {k: v if k.startswith("argodoctor.io/") or k in _SECRET_ANNOTATIONS_KEPT
-                                          else digest(str(v)) for k, v in ann.items()}
-    if kind == "Deployment":
-        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-        for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-            for e in c.get("env") or [] if isinstance(c, dict) else []:
-                if isinstance(e, dict) and "value" in e and not str(e.get("name", "")).startswith("ARGO_"):
-                    e["value"] = digest(str(e["value"]))
-    return obj
+def _private_file(path: str) -> Any:
+    """A new file only this user may read (0600, whatever the umask or an earlier file's mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def write_snapshot(view: ClusterView, out_dir: str, fmt: str = "json") -> dict[str, int]:
-    """Writes every kind the view can read to out_dir/<Kind>.json (or .yaml) as one List; returns
-    counts (-1: the kind could not be listed). A live view's LIST pages stream into the file: the
-    objects are neither cached nor held twice."""
+    """Writes every kind the view can read to out_dir/<Kind>.json (or .yaml) as one List, as
+    snapshot_scope says (digested and left out); returns counts (-1: the kind could not be listed).
+    A live view's LIST pages stream into the file: the objects are neither cached nor held twice.
+    Files are 0600 in a 0700 directory; the digest key is never written."""
+    from .snapshot_scope import ConfigMapScope, scrub  # here: it imports this module
+
     if fmt not in SNAPSHOT_FORMATS:
         raise UserError(f"snapshot format {fmt!r} is not one of {', '.join(SNAPSHOT_FORMATS)}")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, SNAPSHOT_META), "w", encoding="utf-8") as f:
-        json.dump({"written_by": "argodoctor", "digests": "hmac-sha256, first 16 hex digits",
-                   "digest_key": _DIGEST_KEY.hex()}, f, indent=2)
+    private_snapshot_dir(out_dir)
+    old_key = os.path.join(out_dir, _OLD_KEY_FILE)
+    if os.path.lexists(old_key):
+        os.remove(old_key)
     write = _write_json_list if fmt == "json" else _write_yaml_list
+    scope = ConfigMapScope()
+
+    def configmaps() -> Iterator[dict[str, Any]]:
+        """The ConfigMaps a check reads (few), learnt from the kinds written before them."""
+        kept = [o for o in view.stream("ConfigMap") if scope.keeps(o)]
+        if scope.learn_defaults(kept):  # workflowDefaults names one more: read them again
+            kept = [o for o in view.stream("ConfigMap") if scope.keeps(o)]
+        yield from kept
+
+    def objects(name: str) -> Iterator[dict[str, Any]]:
+        cached = name in view._cache  # the view's cached objects stay as they are; streamed ones are ours
+        for o in configmaps() if name == "ConfigMap" else view.stream(name):
+            scope.see(name, o)
+            yield scrub(name, copy.deepcopy(o) if cached else o)
+
     counts: dict[str, int] = {}
-    for name in KINDS:
+    for name in sorted(KINDS, key=lambda k: k == "ConfigMap"):  # ConfigMaps last: see configmaps()
         path = os.path.join(out_dir, f"{name}.{fmt}")
         partial = path + ".partial"  # not a snapshot file name until complete
-        items = (for_snapshot(name, o) for o in view.stream(name))
         try:
-            with open(partial, "w", encoding="utf-8") as f:
-                counts[name] = write(f, items)
+            with _private_file(partial) as f:
+                counts[name] = write(f, objects(name))
         except KubeError as e:
             os.remove(partial)
             counts[name] = -1
             print(f"warning: {e}", file=sys.stderr)
             continue
         except BaseException:
-            os.remove(partial)
+            if os.path.lexists(partial):
+                os.remove(partial)
             raise
         os.replace(partial, path)
         for ext in ("json", "yaml", "yml"):  # this kind from an earlier snapshot in another format

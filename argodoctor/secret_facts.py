@@ -1,6 +1,8 @@
 """Shape facts of a secret value, recorded at the moment the value is replaced by its digest, so checks
-(and snapshots) can tell `echo KEY | base64` mistakes without ever keeping the value: its length, whether
-it is empty, has leading or trailing whitespace, ends in a newline, or holds non-printable bytes."""
+(and snapshots) can tell `echo KEY | base64` mistakes without ever keeping the value: whether it has
+leading or trailing whitespace, ends in a newline, or holds non-printable bytes. Only the facts a check
+judges (problems() below) are recorded: not the length, which would tell a reader of a snapshot how long
+each password is (emptiness shows already: an empty value's digest is empty)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +14,7 @@ SHAPES_ANNOTATION = "argodoctor.io/value-shapes"  # on redacted Secrets: {key: f
 def facts(raw: bytes) -> dict[str, Any]:
     text = raw.decode("utf-8", "replace")
     body = raw[:-1] if raw.endswith(b"\n") else raw
-    return {"length": len(raw), "empty": not raw, "trailing_newline": raw.endswith(b"\n"),
+    return {"trailing_newline": raw.endswith(b"\n"),
             "whitespace": bool(raw) and text != text.strip(),
             "nonprintable": any(b < 0x20 or b == 0x7F for b in body if b not in (0x09,))}
 

@@ -207,9 +207,9 @@ def test_a_snapshot_gives_the_same_results_through_json_yaml_and_the_old_reader(
     counts_json = write_snapshot(view, str(tmp_path / "json"))
     counts_yaml = write_snapshot(SnapshotView(str(EXAMPLE)), str(tmp_path / "yaml"), fmt="yaml")
     assert counts_json == counts_yaml and counts_json["Secret"] >= 1
-    meta = "argodoctor-snapshot.meta"  # the digest key: not a snapshot document
-    assert sorted(p.name for p in (tmp_path / "json").iterdir()) == sorted([meta, *(f"{k}.json" for k in counts_json)])
-    assert sorted(p.name for p in (tmp_path / "yaml").iterdir()) == sorted([meta, *(f"{k}.yaml" for k in counts_yaml)])
+    # one file per kind and nothing else (no file with the digest key)
+    assert sorted(p.name for p in (tmp_path / "json").iterdir()) == sorted(f"{k}.json" for k in counts_json)
+    assert sorted(p.name for p in (tmp_path / "yaml").iterdir()) == sorted(f"{k}.yaml" for k in counts_yaml)
 
     original = check_json(cli, EXAMPLE)
     assert check_json(cli, tmp_path / "json") == original

@@ -21,10 +21,10 @@ def raw_secret(ns: str, name: str, **values: bytes) -> dict:
 def test_facts_are_recorded_at_redaction_and_the_value_is_gone():
     s = redact_secret(raw_secret("argo", "minio", accesskey=b"AKIAEXAMPLE\n", secretkey=b" s3cr3t", empty=b""))
     shapes = json.loads(s["metadata"]["annotations"][secret_facts.SHAPES_ANNOTATION])
-    assert shapes["accesskey"] == {"length": 12, "empty": False, "trailing_newline": True, "whitespace": True,
-                                   "nonprintable": False}
+    # only the facts a check judges: no length (how long a password is), no emptiness (the digest shows it)
+    assert shapes["accesskey"] == {"trailing_newline": True, "whitespace": True, "nonprintable": False}
     assert shapes["secretkey"]["whitespace"] and not shapes["secretkey"]["trailing_newline"]
-    assert shapes["empty"]["empty"]
+    assert s["data"]["empty"] == "" and not any(shapes["empty"].values())
     assert "AKIAEXAMPLE" not in json.dumps(s) and base64.b64encode(b"AKIAEXAMPLE\n").decode() not in json.dumps(s)
     assert redact_secret({"kind": "Secret", "metadata": {"name": "x"}, "data": ["AKIA-in-a-list"]})["data"] == {}
 
@@ -67,7 +67,7 @@ def test_snapshots_carry_the_facts(tmp_path, cli):
 
 
 
-def test_snapshots_key_their_digests_and_redact_annotations_and_env_literals(tmp_path, monkeypatch):
+def test_snapshots_key_their_digests_without_writing_the_key_and_redact_annotations_and_env(tmp_path, monkeypatch):
     from argodoctor import cluster
     from argodoctor.cluster import SnapshotView, write_snapshot
 
@@ -81,7 +81,12 @@ def test_snapshots_key_their_digests_and_redact_annotations_and_env_literals(tmp
     assert "hunter2" not in text and "password is" not in text
     assert '"ARGO_NAMESPACED"' in text and '"true"' in text  # the controller's own settings stay readable
     assert '"kubernetes.io/service-account.name":"x"' in text
-    assert "digest_key" in (tmp_path / "a" / cluster.SNAPSHOT_META).read_text()
+    # the key never leaves the process: no file holds it, in any encoding
+    key = cluster._DIGEST_KEY
+    for f in (tmp_path / "a").iterdir():
+        raw = f.read_bytes()
+        assert key not in raw and key.hex().encode() not in raw and base64.b64encode(key) not in raw
+    assert sorted(f.name for f in (tmp_path / "a").iterdir()) == sorted(f"{k}.json" for k in cluster.KINDS)
     first = json.loads((tmp_path / "a" / "Secret.json").read_text())["items"][0]["data"]["secretkey"]
     monkeypatch.setattr(cluster, "_DIGEST_KEY", b"another run's key")
     write_snapshot(SnapshotView("x", [raw_secret("argo", "minio", secretkey=b"password")]), str(tmp_path / "b"))
