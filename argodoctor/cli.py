@@ -224,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = f.add_argument_group("install-argo")
     i.add_argument("--manifests", metavar="FILE|DIR|URL",
                    help="install manifests to apply: a file, a directory holding cluster-install.yaml / "
-                        "namespace-install.yaml (air-gapped clusters), or a URL (default: the release's "
-                        "install.yaml on GitHub)")
+                        "namespace-install.yaml (air-gapped clusters; your own choice, its SHA-256 shown in the "
+                        "plan), or an https:// URL (default: the release's install.yaml on GitHub); a download "
+                        "is applied only if its SHA-256 is the one argodoctor pins for that release; http:// "
+                        "is refused")
     i.add_argument("--install-version", metavar="VERSION",
                    help="Argo version to install when none is installed (default: v3.7.18)")
     i.add_argument("--namespaced-install", action="store_true",

@@ -163,10 +163,31 @@ def test_ad103_and_rewrite_controller_config():
     assert missing[0].status == "fail" and missing[0].remediation == "install-argo"
 
 
-def test_install_argo_reads_manifests_from_a_file_a_dir_or_a_url(tmp_path):
+def _https_server(directory, tmp_path, monkeypatch):
+    """A local HTTPS server of directory's files, with a self-signed certificate the process trusts."""
     import http.server
+    import ssl
+    import subprocess
     import threading
     from functools import partial
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # ssl.create_default_context's default verify paths
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(directory)))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"https://127.0.0.1:{server.server_address[1]}"
+
+
+def test_install_argo_reads_manifests_from_a_file_a_dir_or_an_https_url_with_the_pinned_digest(tmp_path,
+                                                                                               monkeypatch):
+    import hashlib
 
     import pytest
     from argodoctor.remediations.install_argo import read_manifests
@@ -177,24 +198,66 @@ def test_install_argo_reads_manifests_from_a_file_a_dir_or_a_url(tmp_path):
     from ..conftest import manifests
 
     src = manifests("v3.3.10")
+    sha = hashlib.sha256(src.read_bytes()).hexdigest()
     ctx = context()
     for given in (str(src), str(src.parent)):
         ctx.options = Options(manifests=given)
-        docs, where = read_manifests(ctx, "v3.3.10")
+        docs, where, note = read_manifests(ctx, "v3.3.10")
         assert len(docs) == 24 and where.endswith("cluster-install.yaml")
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(src.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+        assert f"sha256 {sha} (the release file Argo v3.3.10 install.yaml)" in note
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "install.yaml").write_bytes(src.read_bytes())
+    (served / "tampered.yaml").write_bytes(src.read_bytes().replace(b"workflow-controller", b"workflow-c0ntroller"))
+    # the user's own file is the user's choice: read, its digest shown as not a release's
+    ctx.options = Options(manifests=str(served / "tampered.yaml"))
+    assert "your own file" in read_manifests(ctx, "v3.3.10")[2]
+    server, base = _https_server(served, tmp_path, monkeypatch)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/cluster-install.yaml"
-        ctx.options = Options(manifests=url)
-        docs, where = read_manifests(ctx, "v3.3.10")
-        assert len(docs) == 24 and where == url
-        ctx.options = Options(manifests=url.replace("cluster-install", "missing"))
+        ctx.options = Options(manifests=f"{base}/install.yaml")
+        docs, where, note = read_manifests(ctx, "v3.3.10")
+        assert len(docs) == 24 and where == f"{base}/install.yaml" and f"sha256 {sha}, as pinned" in note
+        ctx.options = Options(manifests=f"{base}/tampered.yaml")
+        with pytest.raises(UserError, match=f"not the {sha} pinned for Argo v3.3.10: refusing"):
+            read_manifests(ctx, "v3.3.10")
+        ctx.options = Options(manifests=f"{base}/install.yaml")
+        with pytest.raises(UserError, match="no SHA-256 is pinned for Argo v3.3.99.*--manifests FILE"):
+            read_manifests(ctx, "v3.3.99")  # an unknown release: refused before anything is downloaded
+        ctx.options = Options(manifests=f"{base}/missing.yaml")
         with pytest.raises(UserError, match="cannot download"):
+            read_manifests(ctx, "v3.3.10")
+        ctx.options = Options(manifests=f"http://127.0.0.1:{server.server_address[1]}/install.yaml")
+        with pytest.raises(UserError, match="refusing to download manifests over http://"):
             read_manifests(ctx, "v3.3.10")
     finally:
         server.shutdown()
     ctx.options = Options(manifests=str(tmp_path / "nope.yaml"))
     with pytest.raises(UserError, match="cannot read manifests"):
         read_manifests(ctx, "v3.3.10")
+
+
+def test_the_pinned_digests_are_those_of_the_release_files():
+    """Every release file of the workplace's copy is pinned, with its SHA-256; nothing else is."""
+    import hashlib
+
+    from argodoctor.argo import RELEASE_SHA256
+
+    from ..conftest import MANIFESTS
+
+    found = {}
+    for f in sorted(MANIFESTS.glob("v*/*-install.yaml")):
+        name = {"cluster-install": "install", "namespace-install": "namespace-install"}[f.stem]
+        found[(f.parent.name, name)] = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert len(found) >= 19 and found == RELEASE_SHA256
+
+
+def test_install_argo_plans_kinds_and_names_and_notes_the_digest():
+    from argodoctor.remediations.install_argo import InstallArgo
+
+    from ..conftest import manifests
+
+    plan = InstallArgo().plan(context(with_crds=False, manifests=str(manifests("v3.7.18"))))
+    described = [a.describe() for a in plan.actions]
+    assert any(d.startswith("create CustomResourceDefinition workflows.argoproj.io") for d in described)
+    assert any(d.startswith("create Deployment argo/workflow-controller") for d in described)
+    assert "sha256 08042a842ac3d51b" in plan.notes[0] and "the release file Argo v3.7.18 install.yaml" in plan.notes[0]
