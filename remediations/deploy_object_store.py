@@ -4,6 +4,7 @@ in the controller's namespace unless the repository's endpoint names another Ser
 from __future__ import annotations
 
 import base64
+import copy
 import secrets
 from typing import Any
 
@@ -19,6 +20,15 @@ PORT = 9000
 ACCESS_KEY, SECRET_KEY = "accesskey", "secretkey"  # the Helm chart's key names, as the seed guide uses
 DEFAULT_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
 DEFAULT_SIZE = "10Gi"
+# The Pod Security Standards' restricted profile (k8s.io/pod-security-admission/policy, as
+# argodoctor.pod_security mirrors it: runAsNonRoot, a non-zero runAsUser, seccomp RuntimeDefault, no
+# privilege escalation, capabilities drop ALL), so MinIO runs in a namespace that enforces restricted.
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+                        "seccompProfile": {"type": "RuntimeDefault"}}
+CONTAINER_SECURITY_CONTEXT = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                              "runAsNonRoot": True}
+# Enough for an artifact store of a few workflows (MinIO's own guide asks more for production).
+RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 LABELS = {"app": NAME, "app.kubernetes.io/name": "minio", "app.kubernetes.io/managed-by": "argodoctor"}
 
 
@@ -53,10 +63,12 @@ def manifests(ns: str, name: str, port: int, image: str, size: str) -> list[dict
             "template": {
                 "metadata": {"labels": dict(LABELS, app=name)},
                 "spec": {
-                    "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000},
+                    "securityContext": copy.deepcopy(POD_SECURITY_CONTEXT),
                     "containers": [{
                         "name": "minio", "image": image, "args": ["server", "/data", "--address", f":{port}"],
                         "env": env, "ports": [{"name": "http", "containerPort": port}],
+                        "securityContext": copy.deepcopy(CONTAINER_SECURITY_CONTEXT),
+                        "resources": copy.deepcopy(RESOURCES),
                         "readinessProbe": {"httpGet": {"path": "/minio/health/ready", "port": port}},
                         "livenessProbe": {"httpGet": {"path": "/minio/health/live", "port": port}},
                         "volumeMounts": [{"name": "data", "mountPath": "/data"}],
