@@ -39,11 +39,10 @@ class Kind:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if namespace and self.namespaced:
-            base += f"/namespaces/{namespace}"
-        base += f"/{self.plural}"
-        return f"{base}/{name}" if name else base
+        """The collection's or object's API path, its segments escaped (names.api_path: the one builder)."""
+        from .names import api_path
+
+        return api_path(self.group, self.version, self.plural, namespace if self.namespaced else None, name)
 
     @property
     def resource(self) -> str:

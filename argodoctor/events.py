@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from .cluster import KINDS
+from .names import api_path
 from .report import BAD, result_key
 
 
@@ -21,9 +25,26 @@ def changed(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[di
     return out
 
 
-def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str) -> int:
-    """One Event per result, on the object it names (else its namespace). Returns how many."""
+# Namespace names are DNS-1123 labels (names.py): lower case letters, digits and '-', so a message's words
+# split on anything else hold every namespace it names; a word right after '/' is the name of an object of
+# the namespace before it (team-a/default), judged as that namespace.
+_WORD = re.compile(r"(?<![A-Za-z0-9/-])[A-Za-z0-9-]+")
+
+
+def confined(message: str, ns: str, namespaces: AbstractSet[str]) -> str:
+    """message, when it names no namespace of `namespaces` other than ns; else a pointer to the report. An
+    Event is readable by whoever may read its namespace: a tenant learns nothing there of another's."""
+    if any(w != ns and w in namespaces for w in set(_WORD.findall(message))):
+        return f"the details name objects outside {ns}: see argodoctor's report"
+    return message
+
+
+def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str,
+         namespaces: Iterable[str] = ()) -> int:
+    """One Event per result, on the object it names (else its namespace), its message confined to that
+    namespace (namespaces: the cluster's, besides those the results name). Returns how many."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    known = frozenset(namespaces) | {r["namespace"] for r in results if r.get("namespace")} | {default_namespace}
     for r in results:
         ns = r.get("namespace") or default_namespace
         kind, _, name = (r.get("object") or "").partition("/")
@@ -39,10 +60,11 @@ def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str) -> in
             "metadata": {"name": f"argodoctor.{r['id'].lower()}.{uuid.uuid4().hex[:10]}", "namespace": ns},
             "involvedObject": {k: v for k, v in involved.items() if v is not None},
             "reason": f"{r['id']}{r['status'].capitalize()}",
-            "message": f"{r['id']} {r.get('slug', '')} {r['status']}{was}: {r.get('message', '')}"[:1024],
+            "message": f"{r['id']} {r.get('slug', '')} {r['status']}{was}: "
+                       f"{confined(r.get('message') or '', ns, known)}"[:1024],
             "type": "Warning" if r["status"] in BAD else "Normal",
             "source": {"component": "argodoctor"}, "reportingComponent": "argodoctor",
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
-        kube.request("POST", f"/api/v1/namespaces/{ns}/events", body=event)
+        kube.request("POST", api_path("", "v1", "events", ns), body=event)
     return len(results)

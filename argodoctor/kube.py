@@ -134,6 +134,10 @@ class Kube:
             headers["Content-Type"] = content_type or "application/json"
             if not isinstance(body, (str, bytes)):
                 body = json.dumps(body)  # JSON is YAML too: apply patches are sent as JSON
+        if any(seg in (".", "..") for seg in path.split("?", 1)[0].split("/")):
+            # urllib3 would resolve it (RFC 3986 remove_dot_segments) into another object's path; every path
+            # comes from names.api_path, which refuses such names: this is its guard, not a check of input
+            raise KubeError(0, f"refusing to send a path with a dot segment: {path!r}", verb=method)
         url = self.host + path + (f"?{urlencode(query)}" if query else "")
         deadline = time.monotonic() + self.timeout[1]
         for attempt in range(MAX_RETRIES + 1):

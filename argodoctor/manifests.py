@@ -5,8 +5,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from .cluster import KINDS
 from .errors import KubeError, UserError
 from .kube import Kube
+from .names import api_path
 
 
 class Discovery:
@@ -17,9 +19,8 @@ class Discovery:
         self._gv: dict[str, dict[str, tuple[str, bool]]] = {}
 
     def _load(self, api_version: str) -> dict[str, tuple[str, bool]]:
-        path = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
         try:
-            doc = self.kube.request("GET", path)
+            doc = self.kube.request("GET", api_path(*_group_version(api_version)))
         except KubeError as e:
             if e.not_found:
                 return {}
@@ -38,13 +39,16 @@ class Discovery:
     def path(self, obj: dict[str, Any], namespace: str | None = None) -> str:
         api_version, kind = obj["apiVersion"], obj["kind"]
         plural, namespaced = self.resource(api_version, kind)
-        base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
         ns = obj["metadata"].get("namespace") or namespace
-        if namespaced:
-            if not ns:
-                raise UserError(f"{kind} {obj['metadata']['name']} needs a namespace")
-            base += f"/namespaces/{ns}"
-        return f"{base}/{plural}/{obj['metadata']['name']}"
+        if namespaced and not ns:
+            raise UserError(f"{kind} {obj['metadata']['name']} needs a namespace")
+        return api_path(*_group_version(api_version), plural, ns if namespaced else None, obj["metadata"]["name"])
+
+
+def _group_version(api_version: str) -> tuple[str, str]:
+    """("apps", "v1") for apps/v1, ("", "v1") for the core group's v1."""
+    group, _, version = api_version.rpartition("/")
+    return group, version
 
 
 def load_manifests(text: str) -> list[dict[str, Any]]:
@@ -101,7 +105,7 @@ def wait_established(kube: Kube, names: Iterable[str], timeout: float = 60.0) ->
     deadline = time.monotonic() + timeout
     for name in names:
         while True:
-            crd = kube.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+            crd = kube.request("GET", KINDS["CustomResourceDefinition"].path(None, name))
             conds = {c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []}
             if conds.get("Established") == "True":
                 break

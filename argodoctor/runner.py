@@ -40,6 +40,10 @@ def _run_guarded(check: Check, ctx: Context) -> list[Result]:
         return [check.errored(f"{check.id} could not run: {e}{hint}")]
     except Exception as e:  # a crashing check is a result, never the end of the run
         log.debug("check %s raised", check.id, exc_info=True)
+        from .probes import from_probe, summary
+
+        if from_probe(e):  # a probe's exception escaped its check: its summary only, never its text
+            return [check.errored(f"{check.id} could not run: a network probe failed: {summary(e)}")]
         return [check.errored(f"{check.id} could not run: {type(e).__name__}: {e}")]
     # A dependency that failed for one namespace blocks this check's results there.
     if not check.requires:

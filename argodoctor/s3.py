@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
     from .context import Context
 
-from . import argo
+from . import argo, names, probes
 from .argo import S3Settings
+from .cluster import KINDS
 from .errors import UserError
 
 PROBE_PREFIX = "argodoctor-probe/"
@@ -81,13 +82,17 @@ class Credentials:
         return f"Credentials({self.source})"
 
 
+def _secret(kube: Any, namespace: str, name: str) -> dict[str, Any]:
+    """GET of a Secret a repository names; a name no Secret can have (names.InvalidName) is never sent."""
+    return kube.request("GET", KINDS["Secret"].path(namespace, names.check("Secret", name)))
+
+
 def read_credentials(kube: Any, namespace: str, s: S3Settings) -> Credentials:
     """The repository's keys, read live from the workflow namespace's Secrets (values stay in memory)."""
     def value(ref) -> str | None:
         if ref is None or not ref.name:
             return None
-        secret = kube.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{ref.name}")
-        raw = (secret.get("data") or {}).get(ref.key)
+        raw = (_secret(kube, namespace, ref.name).get("data") or {}).get(ref.key)
         return base64.b64decode(raw).decode() if raw else None
 
     names = sorted({r.name for r in (s.access_key, s.secret_key) if r is not None and r.name})
@@ -99,8 +104,7 @@ def read_credentials(kube: Any, namespace: str, s: S3Settings) -> Credentials:
 def read_ca(kube: Any, namespace: str, s: S3Settings) -> str | None:
     if s.ca is None or not s.ca.name:
         return None
-    secret = kube.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{s.ca.name}")
-    raw = (secret.get("data") or {}).get(s.ca.key)
+    raw = (_secret(kube, namespace, s.ca.name).get("data") or {}).get(s.ca.key)
     return base64.b64decode(raw).decode() if raw else None
 
 
@@ -205,8 +209,8 @@ class Probe:
             return True, "listed the bucket"
         except S3Error as e:
             if e.code in AUTH_ERRORS:
-                return False, f"{e.code}: {e.message}"
-            return True, f"authenticated ({e.code})"  # NoSuchBucket, AccessDenied: the keys were accepted
+                return False, probes.summary(e)
+            return True, f"authenticated ({probes.summary(e)})"  # NoSuchBucket, AccessDenied: keys accepted
 
     def bucket_exists(self) -> bool:
         return self.client().bucket_exists(self.s.bucket)
@@ -239,7 +243,7 @@ class Probe:
             written = False
             return None
         except S3Error as e:
-            return f"{step} on {self.s.bucket}/{name} failed: {e.code}"
+            return f"{step} on {self.s.bucket}/{name} failed: {probes.summary(e)}"
         finally:
             if written:
                 try:

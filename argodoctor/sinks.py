@@ -14,6 +14,8 @@ import sys
 import urllib.parse
 from typing import Any
 
+from . import names, probes
+from .cluster import KINDS
 from .errors import KubeError, UserError
 
 CONFIGMAP_BUDGET = 900 * 1024  # bytes of data, under the API server's 1 MiB object limit
@@ -41,6 +43,9 @@ def parse_sink(url: str) -> Sink:
         ns, _, name = rest.partition("/")
         if not ns or not name or "/" in name:
             raise UserError(f"{url}: write configmap://NAMESPACE/NAME")
+        why = names.invalid("Namespace", ns) or names.invalid("ConfigMap", name)
+        if why:
+            raise UserError(f"{url}: {why}")
         return Sink("configmap", f"{ns}/{name}")
     bucket, _, prefix = rest.partition("/")
     return Sink("s3", bucket, prefix.strip("/"))
@@ -73,7 +78,7 @@ class ConfigMapStore:
     def __init__(self, kube: Any, sink: Sink):
         self.kube = kube
         self.namespace, self.name = sink.target.split("/", 1)
-        self.path = f"/api/v1/namespaces/{self.namespace}/configmaps/{self.name}"
+        self.path = KINDS["ConfigMap"].path(self.namespace, self.name)
 
     def read(self) -> dict[str, Any]:
         """{'latest': report|None, 'previous': report|None, 'history': [summaries]}"""
@@ -131,12 +136,19 @@ class S3Store:
                                   (f"{stamp}.html", html, "text/html; charset=utf-8"),
                                   ("latest.json", json.dumps(report, indent=1), "application/json")):
             data = body.encode()
-            self.client.put_object(self.bucket, self._key(name), io.BytesIO(data), len(data), content_type=ctype)
+            try:
+                self.client.put_object(self.bucket, self._key(name), io.BytesIO(data), len(data),
+                                       content_type=ctype)
+            except Exception as e:  # only its summary: the exception may hold the body of what answered
+                raise UserError(f"cannot store the report in s3://{self.bucket}: {probes.summary(e)}") from None
             written.append(self._key(name))
         return written
 
     def read(self, key: str) -> dict[str, Any]:
-        resp = self.client.get_object(self.bucket, key)
+        try:
+            resp = self.client.get_object(self.bucket, key)
+        except Exception as e:
+            raise UserError(f"cannot read s3://{self.bucket}/{key}: {probes.summary(e)}") from None
         try:
             return json.loads(resp.read())
         finally:
@@ -201,7 +213,11 @@ def store(ctx: Any, destinations: list[Sink], doc: dict[str, Any], *, events: bo
             print(f"report stored in s3://{d.target}/{keys[-1]} and {keys[0]}", file=sys.stderr)
     if events:
         changed = k8s_events.changed(baseline, doc)
-        n = k8s_events.emit(ctx.view.kube, changed, ctx.controller.namespace)
+        try:
+            cluster_namespaces = [o["metadata"]["name"] for o in ctx.view.list("Namespace")]
+        except KubeError:
+            cluster_namespaces = []  # then those the results name
+        n = k8s_events.emit(ctx.view.kube, changed, ctx.controller.namespace, cluster_namespaces)
         print(f"emitted {n} Event(s) for changed results", file=sys.stderr)
     return history
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, secret_facts
+from argodoctor import argo, names, secret_facts
 from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
@@ -130,6 +130,14 @@ class SecretResolves(Check):
         if not name:
             return self.failed(f"{_where(repo)}{_why(repo)}: {fields} has no secret name", namespace=ns,
                                remediation="configure-artifact-repository")
+        invalid = names.invalid("Secret", name)
+        if invalid:
+            # No Secret can have it (the API server validates names so), and client-go refuses to put a name
+            # that is no path segment into a URL (rest/request.go Name: "invalid resource name"): Argo fails
+            # to get it. argodoctor sends it nowhere (s3.read_credentials checks it first).
+            return self.failed(f"{invalid} ({fields} of {_where(repo)}{_why(repo)}); no Secret can have it, so Argo "
+                               "fails to get it: correct the name in the repository", namespace=ns,
+                               object=_object(repo), remediation=None)
         secret = ctx.view.get("Secret", ns, name)
         if secret is None:
             elsewhere = [h for h in holders if h != ns]

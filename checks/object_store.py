@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, s3, secret_facts
+from argodoctor import argo, names, probes, s3, secret_facts
 from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.errors import KubeError
@@ -39,11 +39,17 @@ class _S3Check(Check):
                 except s3.NoRoute as e:
                     yield self.unreachable(ns, repo, str(e)) if e.broken else \
                         self.skipped(f"not probed: {e}", namespace=ns, object=_cm(repo))
+                except names.InvalidName as e:  # a Secret name AD203 fails: never sent to the API server
+                    yield self.skipped(f"not probed: {e} (see AD203)", namespace=ns, object=_cm(repo))
                 except KubeError as e:
                     yield self.errored(f"cannot read what the probe needs: {e}", namespace=ns, object=_cm(repo))
-                except Exception as e:  # a transport failure (a read timeout) after AD204 passed: not a verdict
-                    yield self.errored(f"{settings.endpoint} ({repo.source}): the probe could not finish: "
-                                       f"{type(e).__name__}: {e}", namespace=ns, object=_cm(repo))
+                except Exception as e:  # only its summary: the exception may hold the body of what answered
+                    if probes.answered(e):  # a web page or other service where S3 was expected
+                        yield self.failed(f"{settings.endpoint} ({repo.source}) does not answer as S3: "
+                                          f"{probes.summary(e)}", namespace=ns, object=_cm(repo))
+                    else:  # a transport failure (a read timeout) after AD204 passed: not a verdict
+                        yield self.errored(f"{settings.endpoint} ({repo.source}): the probe could not finish: "
+                                           f"{probes.summary(e)}", namespace=ns, object=_cm(repo))
 
     def unreachable(self, ns: str, repo: argo.Repository, why: str) -> Result:
         return self.skipped(f"blocked: the endpoint is unreachable: {why}", namespace=ns, object=_cm(repo))

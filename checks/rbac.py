@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo
+from argodoctor import argo, names
 from argodoctor.cluster import not_in_files
 from argodoctor.context import Context
 from argodoctor.model import Check, Result
@@ -40,7 +40,11 @@ class ServiceAccountExists(Check):
             obj = f"ServiceAccount/{name}"
             who = users(ctx, ns, name)
             exists = ctx.view.get("ServiceAccount", ns, name) is not None
-            if not exists and ctx.view.partial:
+            invalid = None if exists else names.invalid("ServiceAccount", name)
+            if invalid:  # kubernetes pkg/apis/core/validation ValidatePodSpec refuses such a serviceAccountName
+                yield self.failed(f"{invalid} ({who}); their pods are refused: correct serviceAccountName",
+                                  namespace=ns, object=obj, remediation=None)
+            elif not exists and ctx.view.partial:
                 yield self.skipped(not_in_files(f"ServiceAccount {ns}/{name} ({who})"), namespace=ns, object=obj)
             elif not exists:
                 # Kubernetes' ServiceAccount admission refuses the pod; Argo marks the node Error with it.

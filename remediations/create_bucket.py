@@ -2,8 +2,9 @@
 repository's own credentials (the seed guide did this by hand in MinIO's web UI)."""
 from __future__ import annotations
 
+from argodoctor import probes
 from argodoctor.context import Context
-from argodoctor.errors import ApplyError
+from argodoctor.errors import ApplyError, KubeError, UserError
 from argodoctor.model import Action, Plan, Remediation
 from argodoctor.s3 import NoRoute, Probe, probe, s3_repositories
 
@@ -29,8 +30,11 @@ class CreateBucket(Remediation):
                     seen.add((s.endpoint, s.bucket))
                     if p.bucket_exists():
                         continue
-                except (NoRoute, OSError) as e:
-                    plan.notes.append(f"cannot reach {s.endpoint} from {ns}: {e}")
+                except (NoRoute, KubeError, UserError) as e:  # InvalidName: a Secret name AD203 fails
+                    plan.notes.append(f"cannot probe {s.endpoint} from {ns}: {e}")
+                    continue
+                except Exception as e:  # only its summary: the exception may hold the body of what answered
+                    plan.notes.append(f"cannot probe {s.endpoint} from {ns}: {probes.summary(e)}")
                     continue
                 plan.actions.append(_create(p, ns))
         return plan
@@ -52,7 +56,9 @@ def _create(p: Probe, ns: str) -> Action:
                 raise ApplyError(
                     f"the credentials from {who} may not create buckets (AccessDenied): create bucket {bucket} "
                     "with the store's administrator keys, or allow s3:CreateBucket") from None
-            raise ApplyError(f"creating bucket {bucket} failed: {e.code}: {e.message}") from None
+            raise ApplyError(f"creating bucket {bucket} failed: {probes.summary(e)}") from None
+        except Exception as e:
+            raise ApplyError(f"creating bucket {bucket} failed: {probes.summary(e)}") from None
 
     desired = {"kind": "S3Bucket", "metadata": {"name": bucket}}
     return Action(desired, None, f"at {p.s.endpoint} via {p.target.route}, with the keys of {ns}",

@@ -1,6 +1,7 @@
 """create-service-account: creates each missing workflow service account."""
 from __future__ import annotations
 
+from argodoctor import names
 from argodoctor.context import Context
 from argodoctor.model import Action, Plan, Remediation
 from argodoctor.workflow_rbac import identities
@@ -15,6 +16,10 @@ class CreateServiceAccount(Remediation):
         plan = Plan(self.id)
         for ns, name in identities(ctx):
             if ctx.view.get("ServiceAccount", ns, name) is not None:
+                continue
+            invalid = names.invalid("ServiceAccount", name)
+            if invalid:
+                plan.notes.append(f"{invalid} (in {ns}): no ServiceAccount can have it; correct the workflows")
                 continue
             if ctx.view.get("Namespace", None, ns) is None:
                 plan.notes.append(f"namespace {ns} does not exist: ServiceAccount {name} cannot be created")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argodoctor import argo
+from argodoctor import argo, names
 from argodoctor.context import Context
 from argodoctor.fixer import is_subset
 from argodoctor.model import Action, Plan, Remediation
@@ -87,7 +87,8 @@ def feature_actions(ctx: Context) -> list[Action]:
         perms = feature_permissions(ctx, feature)
         found = ids.agents if feature == "agent" else ids.artifact_gc
         lacking = [(ns, sa) for ns in sorted(found) for sa in sorted(found[ns])
-                   if perms and any(not ev.allows(service_account(ns, sa), request(p, ns)) for p in perms)]
+                   if perms and not names.invalid("ServiceAccount", sa)
+                   and any(not ev.allows(service_account(ns, sa), request(p, ns)) for p in perms)]
         if not lacking:
             continue
         actions += _want(ctx, {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole",
@@ -107,7 +108,8 @@ class GrantWorkflowRBAC(Remediation):
     fixes = ("AD302", "AD305")
 
     def plan(self, ctx: Context) -> Plan:
-        lacking = [(ns, sa) for ns, sa in executor_identities(ctx) if missing_permissions(ctx, ns, sa)]
+        lacking = [(ns, sa) for ns, sa in executor_identities(ctx)  # an invalid name: AD301 fails it
+                   if not names.invalid("ServiceAccount", sa) and missing_permissions(ctx, ns, sa)]
         plan = Plan(self.id)
         if lacking:
             plan.actions = grant_actions(ctx, lacking)
