@@ -14,10 +14,6 @@ _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}")
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,40}/[A-Za-z0-9!#$&^_.+-]{1,80}")
 
 
-class Unexpected(Exception):
-    """An answer a probe cannot use (message: its safe summary)."""
-
-
 def code(value: Any) -> str | None:
     """The protocol's error code when it looks like one, else None."""
     return value if isinstance(value, str) and _CODE.fullmatch(value) else None
@@ -45,7 +41,7 @@ def from_probe(e: BaseException) -> bool:
     from minio.error import MinioException
     from urllib3.exceptions import HTTPError
 
-    return isinstance(e, (MinioException, HTTPError, ParseError, Unexpected))
+    return isinstance(e, (MinioException, HTTPError, ParseError))
 
 
 def answered(e: BaseException) -> bool:
@@ -54,7 +50,7 @@ def answered(e: BaseException) -> bool:
     from xml.etree.ElementTree import ParseError
 
     from minio.error import InvalidResponseError, ServerError
-    return isinstance(e, (InvalidResponseError, ServerError, ParseError, Unexpected))
+    return isinstance(e, (InvalidResponseError, ServerError, ParseError))
 
 
 def summary(e: BaseException) -> str:
@@ -65,8 +61,6 @@ def summary(e: BaseException) -> str:
     from minio.error import InvalidResponseError, S3Error, ServerError
     from urllib3 import exceptions as u3
 
-    if isinstance(e, Unexpected):
-        return str(e)
     if isinstance(e, S3Error):
         resp = getattr(e, "response", None)
         headers = getattr(resp, "headers", None) or {}

@@ -10,10 +10,13 @@ from minio.error import InvalidResponseError, S3Error, ServerError
 
 from argodoctor import events, names, probes
 from argodoctor.cluster import KINDS
+from argodoctor.errors import KubeError
+from argodoctor.kube import Kube
 from argodoctor.registry import select_checks
 from argodoctor.runner import run_checks
 
 from .builders import SEED_REPO, context, controller, controller_configmap, secret, workflow
+from .test_kube_faults import Script, server  # noqa: F401 (the loopback HTTP server fixture)
 
 MARKER = "TOPSECRET-7f3a9c"
 
@@ -80,6 +83,16 @@ def test_every_path_segment_is_escaped_and_no_dot_segment_is_built():
     with pytest.raises(names.InvalidName):
         secret_kind.path("..", "minio")
     assert names.api_path("apps", "v1") == "/apis/apps/v1"
+
+
+def test_what_the_server_receives_is_the_escaped_path_and_never_a_resolved_dot_segment(server):  # noqa: F811
+    kube = Kube(server)
+    kube.request("GET", KINDS["Secret"].path("team-a", "a b?x"))
+    assert Script.paths == ["/api/v1/namespaces/team-a/secrets/a%20b%3Fx"]
+    # urllib3 would send this as /api/v1/namespaces/vault-ns/secrets/db (RFC 3986 remove_dot_segments)
+    with pytest.raises(KubeError, match="dot segment"):
+        kube.request("GET", "/api/v1/namespaces/team-a/secrets/../../vault-ns/secrets/db")
+    assert Script.paths == ["/api/v1/namespaces/team-a/secrets/a%20b%3Fx"]
 
 
 def _run(ids: str, *objects):
