@@ -510,6 +510,9 @@ def bucket_client(ctx: Context, bucket: str, secret: str | None = None) -> Any:
         secret_ns, _, name = secret.partition("/")
         if not name:
             raise UserError("--report-s3-secret takes NAMESPACE/NAME")
+        why = names.invalid("Namespace", secret_ns) or names.invalid("Secret", name)
+        if why:
+            raise UserError(f"--report-s3-secret {secret}: {why}")
         settings = dataclasses.replace(settings, access_key=argo.SecretRef("accesskey", name, "accesskey"),
                                        secret_key=argo.SecretRef("secretkey", name, "secretkey"))
     return _probe(ctx, home, settings, secret_ns).client()
