@@ -166,6 +166,26 @@ def test_image_runs_as_uid_10001_without_pip_or_compilers(image):
         sh("buildah", "rm", ctr, check=False)
 
 
+def test_image_holds_exactly_the_locked_dependencies(image):
+    """The venv's distributions are requirements.lock's pins (setuptools, the build backend, removed after
+    the build) and argodoctor: nothing resolved at build time beside the lock."""
+    from packaging.utils import canonicalize_name
+
+    from ..unit.test_lock import locked
+
+    ctr = sh("buildah", "from", "-q", image).stdout.strip()
+    try:
+        p = sh("buildah", "run", "--isolation", "chroot", ctr, "--", "python3", "-c",
+               "import importlib.metadata as m, json; "
+               "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+    finally:
+        sh("buildah", "rm", ctr, check=False)
+    found = {canonicalize_name(k): v for k, v in json.loads(p.stdout).items()}
+    want = {name: version for name, (version, _) in locked().items() if name != "setuptools"}
+    assert found.pop("argodoctor") == "0.1.0"
+    assert found == want
+
+
 def test_the_cronjobs_command_runs_from_the_image_in_cluster(image, cluster, cli, tmp_path):  # noqa: F811
     cp, kube, s3, bucket = cluster
     code, out, err = cli("cronjob", "install", "--yes", "--kubeconfig", str(cp.kubeconfig()),
