@@ -3,8 +3,9 @@ own evaluator (AD404's, checked against kube-apiserver in tests/integration) jud
 of the profile, and it asks for resources within limits."""
 from __future__ import annotations
 
-from argodoctor import pod_security
 from argodoctor.remediations.deploy_object_store import manifests
+
+from argodoctor import pod_security
 
 
 def minio_pod_spec() -> dict:
