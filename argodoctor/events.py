@@ -48,12 +48,13 @@ def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str,
     for r in results:
         ns = r.get("namespace") or default_namespace
         kind, _, name = (r.get("object") or "").partition("/")
+        # involvedObject.namespace is the Event's own even for a cluster-scoped object (the Namespace itself):
+        # kubernetes pkg/apis/core/validation/events.go legacyValidateEvent refuses an Event outside `default`
+        # whose involvedObject has no namespace ("does not match event.namespace")
         if kind in KINDS and name:
-            k = KINDS[kind]
-            involved = {"apiVersion": k.api_version, "kind": kind, "name": name,
-                        "namespace": ns if k.namespaced else None}
+            involved = {"apiVersion": KINDS[kind].api_version, "kind": kind, "name": name, "namespace": ns}
         else:
-            involved = {"apiVersion": "v1", "kind": "Namespace", "name": ns}
+            involved = {"apiVersion": "v1", "kind": "Namespace", "name": ns, "namespace": ns}
         was = f" (was {r['was']})" if r.get("was") else ""
         event = {
             "apiVersion": "v1", "kind": "Event",
