@@ -26,17 +26,26 @@ def changed(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[di
 
 
 # Namespace names are DNS-1123 labels (names.py): lower case letters, digits and '-', so a message's words
-# split on anything else hold every namespace it names; a word right after '/' is the name of an object of
+# split on anything else hold every namespace it names. A word right after '/' is the name of an object of
 # the namespace before it (team-a/default), judged as that namespace.
-_WORD = re.compile(r"(?<![A-Za-z0-9/-])[A-Za-z0-9-]+")
+_WORD = re.compile(r"(?<![A-Za-z0-9/_-])([a-z0-9-]+)(?![A-Za-z0-9_-])(/[A-Za-z0-9._-]+)?")
+# Words that are also the names of namespaces every cluster has; alone they are ordinary words ("the default
+# repository"), so they count only when they qualify a name (default/x) or sit in a DNS name (.default.svc).
+_COMMON = frozenset({"default"})
 
 
 def confined(message: str, ns: str, namespaces: AbstractSet[str]) -> str:
-    """message, when it names no namespace of `namespaces` other than ns; else a pointer to the report. An
-    Event is readable by whoever may read its namespace: a tenant learns nothing there of another's."""
-    if any(w != ns and w in namespaces for w in set(_WORD.findall(message))):
-        return f"the details name objects outside {ns}: see argodoctor's report"
-    return message
+    """message with every name of a namespace other than ns (and the object it qualifies) replaced: an Event
+    is readable by whoever may read its namespace, so a tenant learns nothing there of another's."""
+    def redact(m: re.Match) -> str:
+        word, obj = m.group(1), m.group(2)
+        if word == ns or word not in namespaces:
+            return m.group(0)
+        dotted = m.start() > 0 and message[m.start() - 1] == "."
+        if word in _COMMON and not obj and not dotted:
+            return m.group(0)
+        return "<another namespace's object>" if obj else "<another namespace>"
+    return _WORD.sub(redact, message)
 
 
 def emit(kube: Any, results: list[dict[str, Any]], default_namespace: str,

@@ -147,12 +147,17 @@ def test_probe_summaries_carry_status_type_and_code_never_a_body():
 
 def test_events_name_only_their_own_namespace():
     known = {"argo", "team-a", "team-b", "default", "vault-ns"}
-    keep = ["ServiceAccount team-a/default does not exist", "bucket argo-bucket does not exist at minio:9000"]
+    keep = ["ServiceAccount team-a/default does not exist", "bucket argo-bucket does not exist at minio:9000",
+            "no default repository (the default executor)", "argoTeam argo_x"]
     for message in keep:
         assert events.confined(message, "team-a", known) == message
-    for message in ("Secret argo/minio lacks key x", 'secret "minio" not found in team-a; it exists only in team-b',
-                    "endpoint minio.vault-ns.svc:9000 is down"):
+    # the foreign names go, the rest of the message stays
+    assert events.confined("Secret argo/minio lacks key x", "team-a", known) == \
+        "Secret <another namespace's object> lacks key x"
+    assert events.confined('secret "minio" not found in team-a; it exists only in team-b', "team-a", known) == \
+        'secret "minio" not found in team-a; it exists only in <another namespace>'
+    for message in ("endpoint minio.vault-ns.svc:9000 is down", "endpoint minio.default.svc:9000 is down",
+                    "Secret default/x is missing"):
         got = events.confined(message, "team-a", known)
-        assert "argo/" not in got and "team-b" not in got and "vault-ns" not in got
-        assert "outside team-a" in got
+        assert "vault-ns" not in got and "default" not in got and "another namespace" in got
     assert events.confined("Secret argo/minio lacks key x", "argo", known) == "Secret argo/minio lacks key x"
