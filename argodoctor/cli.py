@@ -115,6 +115,19 @@ def _add_cluster_flags(p: argparse.ArgumentParser, snapshot: bool = True, argo: 
     _add_s3_flags(p.add_argument_group("object store"))
 
 
+def _add_access_flags(g: Any) -> None:
+    """check's and role's: what argodoctor reads, so the role printed is the role that run needs."""
+    g.add_argument("--namespaced-read", action="store_true",
+                   help="read namespaced objects only in the controller's namespace (--controller-namespace, "
+                        "default argo) and the namespaces named by --workflow-namespace and -n, one LIST per "
+                        "kind and namespace, instead of cluster-wide; objects elsewhere (a Service, Secret or "
+                        "binding in another namespace) are not seen. For a role of Roles in those namespaces "
+                        "(`argodoctor role --namespaced-read ...`)")
+    g.add_argument("--no-secrets", action="store_true",
+                   help="read no Secret: the checks that need one (AD203, AD204-AD208, AD304) report skip, "
+                        "never pass. For a role without Secret access (`argodoctor role --no-secrets`)")
+
+
 def _add_s3_flags(o: Any) -> None:
     o.add_argument("--s3-endpoint", metavar="HOST:PORT",
                    help="reach the artifact repository's S3 store at HOST:PORT instead of its configured "
@@ -149,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "Kubernetes version, is there a default StorageClass, which executor the nodes allow")
     p_.add_argument("--install-version", metavar="VERSION", type=_argo_version,
                     help="with --pre: the Argo release to judge (default: the installed one, else v3.7.18)")
+    _add_access_flags(c.add_argument_group("access (what argodoctor reads; `argodoctor role` takes the same flags)"))
     m = c.add_argument_group("manifests (before apply)")
     m.add_argument("-f", "--filename", dest="filenames", action="append", default=[], metavar="PATH",
                    help="judge the objects of PATH as they will be once applied: a file, a directory, or - for "
@@ -334,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("--push-job", default="argodoctor", metavar="NAME", help="their job label")
         x.add_argument("--exemptions", metavar="FILE",
                        help="an exemptions file (check --config): stored in a ConfigMap the job mounts")
+        r_ = x.add_argument_group("access (the job's check flags and its role, generated together)")
+        r_.add_argument("--no-secrets", action="store_true",
+                        help="the job reads no Secret (check --no-secrets) and its role grants none")
+        r_.add_argument("--namespaced-read", action="store_true",
+                        help="the job reads namespaced objects only in --controller-namespace and each "
+                             "--workflow-namespace (check --namespaced-read), through Roles there")
+        r_.add_argument("--controller-namespace", default="argo", metavar="NS",
+                        help="with --namespaced-read: the controller's namespace (default argo)")
+        r_.add_argument("--workflow-namespace", dest="read_namespaces", action="append", default=[], metavar="NS",
+                        help="with --namespaced-read: a workflow namespace to read (repeatable)")
         x.add_argument("check_args", nargs="*", metavar="-- CHECK-ARGS",
                        help="after --, flags passed to `argodoctor check` (e.g. -- -n team-a --checks 'AD2*')")
         if verb == "install":
@@ -342,15 +366,41 @@ def build_parser() -> argparse.ArgumentParser:
             x.add_argument("--backup-dir", metavar="DIR", help="where before-images go")
             _add_cluster_flags(x, snapshot=False, argo=False)
 
-    ro = sub.add_parser("role", help="print the ClusterRole argodoctor needs (to check, or to fix)",
-                        description="Print a ClusterRole granting get/list/watch on every kind the checks "
-                                    "read (--for check), or that and writing what the remediations write "
-                                    "(--for fix); with --service-account, its ClusterRoleBinding too.",
+    ro = sub.add_parser("role", help="print the roles argodoctor needs (to check, or to fix)",
+                        description="Print the roles generated from argodoctor's table of what it sends "
+                                    "(argodoctor/permissions.py). --for check: a ClusterRole with `list` on each "
+                                    "kind the checks read, `get` on Secrets (the S3 probes' keys) and access "
+                                    "reviews (AD100); no watch. With --namespaced-read, a Role in each namespace "
+                                    "read and a ClusterRole of the cluster-scoped kinds only; --no-secrets leaves "
+                                    "Secrets out. --for fix: ClusterRole argodoctor-fixer (that, and get/create/"
+                                    "patch of what the remediations write; delete only of the bindings "
+                                    "replace-broad-binding removes) and argodoctor-fixer-grants (the rights the "
+                                    "RBAC objects it writes grant: Kubernetes lets it create them only if it "
+                                    "holds them); no escalate, bind, update or watch. With --service-account, "
+                                    "the bindings too.",
                         epilog="examples:\n  argodoctor role --service-account argodoctor/argodoctor | kubectl "
-                               "apply -f -\n  argodoctor role --for fix -o json",
+                               "apply -f -\n  argodoctor role --namespaced-read --controller-namespace argo "
+                               "--workflow-namespace team-a --no-secrets\n  argodoctor role --for fix -o json\n"
+                               "  argodoctor role --for fix copy-artifact-secret grant-workflow-rbac\n"
+                               "  argodoctor role --for fix install-argo --manifests argo-v3.7.18/   # with Argo's "
+                               "roles' rights",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    ro.add_argument("ids", nargs="*", metavar="ID",
+                    help="with --for fix: only these remediations (ids, or check ids for their remediation)")
     ro.add_argument("--for", dest="purpose", choices=["check", "fix"], default="check",
-                    help="check (default: read only) or fix (also create, patch and delete what fixes write)")
+                    help="check (default: read only) or fix (also create and patch what fixes write)")
+    _add_access_flags(ro)
+    ro.add_argument("--controller-namespace", metavar="NS",
+                    help="with --namespaced-read: the controller's namespace (default argo); with --for fix "
+                         "--manifests: where Argo's Roles go")
+    ro.add_argument("--workflow-namespace", dest="namespaces", action="append", default=[], metavar="NS",
+                    help="with --namespaced-read: a workflow namespace to read (repeatable)")
+    ro.add_argument("--manifests", metavar="FILE|DIR",
+                    help="with --for fix: Argo's install manifests (as `fix --manifests`): install-argo's roles' "
+                         "rights are added; without it install-argo can create Argo's roles only as a user "
+                         "holding their rights already")
+    ro.add_argument("--namespaced-install", action="store_true",
+                    help="with --manifests DIR: its namespace-install.yaml")
     ro.add_argument("--service-account", metavar="NS/NAME", type=_namespaced_name,
                     help="also print the ClusterRoleBinding of the role to this ServiceAccount")
     ro.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml",
@@ -442,6 +492,27 @@ def _manifest_view(args: argparse.Namespace) -> tuple[ClusterView, Any]:
         raise UserError(f"{e}; to judge the files alone, without a cluster, add --offline") from None
     manifests = manifest_input.read(args.filenames, args.apply_namespace or kube.namespace or "default")
     return manifest_input.OverlayView(kube, manifests), manifests
+
+
+NO_SECRETS = ("argodoctor reads no Secret (--no-secrets, a role without Secret access); this check needs a "
+              "Secret's keys or contents")
+
+
+def _read_scope(args: argparse.Namespace, view: ClusterView) -> None:
+    """check --no-secrets / --namespaced-read: what the view may read (the role `argodoctor role` prints for
+    the same flags)."""
+    if args.no_secrets:
+        if any(u.startswith("s3://") for u in args.report_to):
+            raise UserError("--report-to s3:// reads the store's keys from a Secret; --no-secrets reads none")
+        view.unread["Secret"] = NO_SECRETS
+    if args.namespaced_read:
+        from .argo import DEFAULT_CONTROLLER_NAMESPACE
+
+        if not view.live:
+            raise UserError("--namespaced-read chooses what to read from a live cluster: not with --snapshot or "
+                            "--offline")
+        view.namespaces = (args.controller_namespace or DEFAULT_CONTROLLER_NAMESPACE, *args.only_namespaces,
+                           *args.namespaces)
 
 
 def _locate(results: list, manifests: Any) -> None:
@@ -548,6 +619,7 @@ def _check(args: argparse.Namespace) -> int:
         if args.offline or args.apply_namespace:
             raise UserError("--offline and --apply-namespace go with -f FILE")
         view = SnapshotView(args.snapshot) if args.snapshot else LiveView(_kube(args))
+    _read_scope(args, view)
     # The API server lists while the rest of argodoctor is imported (the runner asks for nothing twice).
     view.prefetch(kinds_read(checks))
     from rich.console import Console
@@ -687,13 +759,22 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
         why = _check_args_problem(args.check_args)
         if why:
             raise UserError(f"the flags after -- are not valid for `argodoctor check`: {why}")
+        scoped = [a for a in args.check_args if a.split("=")[0] in ("--no-secrets", "--namespaced-read")]
+        if scoped:
+            raise UserError(f"{scoped[0]} decides the job's role too: give it to `cronjob {args.cronjob_command}` "
+                            "before --, not after")
+        if args.read_namespaces and not args.namespaced_read:
+            raise UserError("--workflow-namespace goes with --namespaced-read (after --, it is check's own)")
     if args.cronjob_command == "uninstall":  # every object install may have made, the exemptions' included
         spec = CronJobSpec(namespace=args.cronjob_namespace, exemptions="# any")
     else:
         spec = CronJobSpec(namespace=args.cronjob_namespace, schedule=args.schedule, image=args.image,
                            report_to=tuple(args.report_to), events=not args.no_events,
                            push_gateway=args.push_gateway, push_job=args.push_job,
-                           exemptions=_read_exemptions(args.exemptions), extra_args=tuple(args.check_args))
+                           exemptions=_read_exemptions(args.exemptions), extra_args=tuple(args.check_args),
+                           secrets=not args.no_secrets, namespaced_read=args.namespaced_read,
+                           controller_namespace=args.controller_namespace,
+                           workflow_namespaces=tuple(args.read_namespaces))
     objs = manifests(spec)
     if args.cronjob_command == "manifest":
         sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
@@ -755,6 +836,17 @@ class PlanWriter:
         self.kube, self.args, self.out = kube, args, out
         self.applier = None
         self.failures = 0
+        self._target: str | None = None
+
+    @property
+    def target(self) -> str:
+        """Where the writes go, for the plan header and the prompt: context, server and the identity the API
+        server sees (impersonation included)."""
+        if self._target is None:
+            from .permissions import whoami
+
+            self._target = f"context {self.kube.name} (server {self.kube.host}) as {whoami(self.kube)}"
+        return self._target
 
     def run(self, plan, title: str) -> bool:
         """Returns True when it wrote something."""
@@ -766,7 +858,9 @@ class PlanWriter:
             for note in plan.notes:
                 out.print(f"  note: {note}", markup=False)
             return False
-        out.print(f"[bold]{title}[/]: {len(plan.actions)} change(s)")
+        from rich.markup import escape
+
+        out.print(f"[bold]{title}[/]: {len(plan.actions)} change(s) to {escape(self.target)}")
         full = getattr(self.args, "full_diff", False)
         out.print(render_plan(plan, None if full else DIFF_LINES), markup=False, highlight=False)
         force = getattr(self.args, "force_conflicts", False)
@@ -786,7 +880,8 @@ class PlanWriter:
         dry_run = self.args.dry_run  # None, "client", "server" (cronjob's --dry-run: True)
         if dry_run and dry_run != "server":
             return False
-        if not dry_run and not self.args.yes and not _confirm(f"apply {len(plan.actions)} change(s) of {title}?"):
+        question = f"apply {len(plan.actions)} change(s) of {title} to {self.target}?"
+        if not dry_run and not self.args.yes and not _confirm(question):
             out.print("skipped")
             return False
         refused = preflight(self.kube, plan.actions, force)
@@ -940,17 +1035,44 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    from .permissions import binding, fixer_cluster_role, reader_cluster_role
+    from .permissions import bindings, fixer_roles, reader_roles
 
-    role = fixer_cluster_role() if args.purpose == "fix" else reader_cluster_role()
-    objs = [role] + ([binding(role, args.service_account)] if args.service_account else [])
+    controller_ns = args.controller_namespace or "argo"
+    if args.purpose == "fix":
+        if args.namespaced_read or args.no_secrets or args.namespaces:
+            raise UserError("--namespaced-read, --no-secrets and --workflow-namespace go with --for check")
+        ids = _remediation_ids(args.ids) if args.ids else None
+        if ids:
+            registry.select_remediations(ids)  # an unknown id is a usage error
+        docs = _role_manifests(args) if args.manifests else None
+        roles = fixer_roles(ids, argo_docs=docs, controller_namespace=controller_ns)
+    else:
+        if args.ids or args.manifests:
+            raise UserError("remediation ids and --manifests go with --for fix")
+        if args.namespaces and not args.namespaced_read:
+            raise UserError("--workflow-namespace goes with --namespaced-read (a cluster-wide role reads them all)")
+        roles = reader_roles(secrets=not args.no_secrets,
+                             namespaces=[controller_ns, *args.namespaces] if args.namespaced_read else None)
+    objs = roles + (bindings(roles, args.service_account) if args.service_account else [])
     if args.output == "json":
-        _write_doc({"apiVersion": "v1", "kind": "List", "items": objs} if len(objs) > 1 else role, "json")
+        _write_doc({"apiVersion": "v1", "kind": "List", "items": objs} if len(objs) > 1 else objs[0], "json")
     else:
         import yaml
 
         sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
     return 0
+
+
+def _role_manifests(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`role --for fix --manifests`: the objects install-argo would apply from there (read as it reads them)."""
+    from remediations.install_argo import read_manifests
+
+    from .context import Context, Options
+
+    if "://" in args.manifests:
+        raise UserError(f"role --manifests {args.manifests}: a FILE or DIR (role downloads nothing)")
+    ctx = Context(None, Options(manifests=args.manifests, namespaced=args.namespaced_install))  # type: ignore[arg-type]
+    return read_manifests(ctx, "v0")[0]
 
 
 def _namespaced_name(text: str) -> str:

@@ -194,6 +194,9 @@ class ClusterView:
         self.missing_kinds: set[str] = set()  # kinds the server does not serve (CRD absent)
         # The parse boundary (shapes): objects the checks could not trust, held back with what is wrong.
         self.malformed: dict[str, list[tuple[str | None, str, str]]] = {}  # kind -> [(ns, Kind/name, why)]
+        # Kinds argodoctor was told not to read (check --no-secrets), and why: never asked for; the checks
+        # that read them report skip (runner), and list() raises as if forbidden.
+        self.unread: dict[str, str] = {}
 
     def _fetch(self, kind: Kind) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -236,6 +239,8 @@ class ClusterView:
     def list(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """All objects of a kind (optionally of one namespace). Raises KubeError when forbidden."""
         k = kind_of(kind)
+        if kind in self.unread:
+            raise KubeError(403, f"not read: {self.unread[kind]}", verb="list", resource=k.resource)
         with self._locks[kind]:
             cached = self._cache.get(kind)
             if cached is None:
@@ -290,9 +295,12 @@ class LiveView(ClusterView):
     live = True
     typed_kinds = frozenset(k.name for k in _KINDS if k.group != "argoproj.io")
 
-    def __init__(self, kube: Kube, page_size: int | None = None):
+    def __init__(self, kube: Kube, page_size: int | None = None, namespaces: Iterable[str] | None = None):
+        """namespaces: list namespaced kinds in these namespaces only, one LIST each (check --namespaced-read,
+        for a role of Roles in those namespaces); None: every kind cluster-wide, one LIST each."""
         super().__init__()
         self.kube = kube
+        self.namespaces = tuple(dict.fromkeys(namespaces)) if namespaces is not None else None
         self.name = kube.name
         # pages of page_size objects (0: each kind whole); by default as the server is best read (kube.chunk_for)
         self.page_size = getattr(kube, "list_chunk", PAGED_CHUNK) if page_size is None else page_size
@@ -300,7 +308,8 @@ class LiveView(ClusterView):
         self._asked: set[str] = set()  # kinds a prefetch is listing or has listed
 
     def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
-        wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache and k not in self._asked]
+        wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache and k not in self._asked
+                  and k not in self.unread]
         self._asked.update(wanted)  # a second call (the runner's, after the CLI's) lists nothing twice
         wanted.sort(key=lambda k: _PREFETCH_FIRST.index(k) if k in _PREFETCH_FIRST else len(_PREFETCH_FIRST))
         if not wanted:
@@ -321,11 +330,13 @@ class LiveView(ClusterView):
         self._asked.clear()
 
     def _iter(self, kind: Kind) -> Iterator[dict[str, Any]]:
-        self.lists += 1
-        for obj in self.kube.list(kind.path(), page_size=self.page_size):
-            # LIST items carry no kind/apiVersion; add them so objects stand alone.
-            obj["kind"], obj["apiVersion"] = kind.name, kind.api_version
-            yield obj
+        scopes = self.namespaces if self.namespaces is not None and kind.namespaced else (None,)
+        for ns in scopes:
+            self.lists += 1
+            for obj in self.kube.list(kind.path(ns), page_size=self.page_size):
+                # LIST items carry no kind/apiVersion; add them so objects stand alone.
+                obj["kind"], obj["apiVersion"] = kind.name, kind.api_version
+                yield obj
 
 
 class SnapshotView(ClusterView):

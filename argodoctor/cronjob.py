@@ -9,7 +9,6 @@ from typing import Any
 
 from . import __version__
 
-RBAC = "rbac.authorization.k8s.io"
 DEFAULT_IMAGE = f"ghcr.io/argodoctor/argodoctor:{__version__}"
 CONFIG_DIR = "/etc/argodoctor"  # where the exemptions ConfigMap is mounted
 DEFAULT_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
@@ -30,6 +29,17 @@ class CronJobSpec:
     exemptions: str = ""  # an exemptions file's text (check --config): stored in a ConfigMap the pod mounts
     resources: dict[str, Any] = dataclasses.field(default_factory=lambda: DEFAULT_RESOURCES)
     extra_args: tuple[str, ...] = ()  # passed through to `argodoctor check`
+    # What the job reads, and so its role (argodoctor.permissions): no Secret (check --no-secrets), and
+    # namespaced objects only in the controller's and the workflow namespaces (check --namespaced-read).
+    secrets: bool = True
+    namespaced_read: bool = False
+    controller_namespace: str = "argo"
+    workflow_namespaces: tuple[str, ...] = ()
+
+    @property
+    def read_namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces the job reads (--namespaced-read), or None: cluster-wide."""
+        return (self.controller_namespace, *self.workflow_namespaces) if self.namespaced_read else None
 
     @property
     def config_map(self) -> str:
@@ -49,35 +59,33 @@ class CronJobSpec:
             cmd += ["--push-gateway", self.push_gateway]
             if self.push_job != "argodoctor":
                 cmd += ["--push-job", self.push_job]
+        if not self.secrets:
+            cmd.append("--no-secrets")
+        if self.namespaced_read:
+            cmd += ["--namespaced-read", "--controller-namespace", self.controller_namespace]
+            for ns in self.workflow_namespaces:
+                cmd += ["--workflow-namespace", ns]
         if self.exemptions:
             cmd += ["--config", f"{CONFIG_DIR}/argodoctor.yaml"]
         return cmd + list(self.extra_args)
 
 
 def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
-    """Namespace, ServiceAccount, reader ClusterRole + binding, events ClusterRole + binding, the report
-    ConfigMap with a Role that may write only it, and the CronJob."""
-    from .permissions import reader_cluster_role  # here: the CLI reads DEFAULT_IMAGE at start-up
+    """Namespace, ServiceAccount, the reader's and the events' roles + bindings (argodoctor.permissions:
+    a ClusterRole each, or with namespaced_read Roles in the namespaces read), the report ConfigMap with a
+    Role that may write only it, and the CronJob."""
+    from .permissions import bindings, events_roles, reader_roles, report_role  # here: the CLI reads DEFAULT_IMAGE
 
     ns, name = spec.namespace, spec.name
 
     def meta(n: str, namespaced: bool = True) -> dict[str, Any]:
         return {"name": n, "labels": dict(LABELS), **({"namespace": ns} if namespaced else {})}
-    sa = {"kind": "ServiceAccount", "name": name, "namespace": ns}
-    reader = reader_cluster_role(f"{name}-reader")
-    reader["metadata"]["labels"] = dict(LABELS)
-    # Access reviews let AD100 say what the identity cannot read (system:basic-user grants the same).
-    reader["rules"].append({"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"],
-                            "verbs": ["create"]})
-    events = {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": meta(f"{name}-events", False),
-              "rules": [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]}
-    report_role = {"apiVersion": f"{RBAC}/v1", "kind": "Role", "metadata": meta(f"{name}-report"),
-                   "rules": [{"apiGroups": [""], "resources": ["configmaps"],
-                              "resourceNames": [spec.report_configmap], "verbs": ["get", "patch", "update"]}]}
-
-    def binding(kind: str, role_kind: str, role: str, namespaced: bool) -> dict[str, Any]:
-        return {"apiVersion": f"{RBAC}/v1", "kind": kind, "metadata": meta(role, namespaced),
-                "roleRef": {"apiGroup": RBAC, "kind": role_kind, "name": role}, "subjects": [sa]}
+    rbac = []
+    for roles in (reader_roles(f"{name}-reader", secrets=spec.secrets, namespaces=spec.read_namespaces, labels=LABELS),
+                  events_roles(f"{name}-events", spec.read_namespaces, LABELS)):
+        for role, bound in zip(roles, bindings(roles, f"{ns}/{name}", LABELS), strict=True):
+            rbac += [role, bound]
+    report = report_role(f"{name}-report", ns, spec.report_configmap, LABELS)
 
     security = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "readOnlyRootFilesystem": True,
                 "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
@@ -113,10 +121,9 @@ def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": dict(LABELS)}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name)},
-        reader, binding("ClusterRoleBinding", "ClusterRole", f"{name}-reader", False),
-        events, binding("ClusterRoleBinding", "ClusterRole", f"{name}-events", False),
+        *rbac,
         # Created here so the job needs no `create` on ConfigMaps, only patch of this one.
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(spec.report_configmap), "data": {}},
-        report_role, binding("RoleBinding", "Role", f"{name}-report", True),
+        report, *bindings([report], f"{ns}/{name}", LABELS),
         *config, cronjob,
     ]

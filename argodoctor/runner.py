@@ -16,6 +16,10 @@ def _run_one(check: Check, ctx: Context, computing: threading.Lock) -> list[Resu
     """Checks that only compute over the view take turns (computing): under the GIL several computing at
     once run no faster and thrash (half again the CPU at 2,000 namespaces). Live-only checks wait on the
     network (S3 probes, API reviews) and run beside them."""
+    unread = ctx.view.unread
+    why = next((unread[k] for k in check.reads if k in unread), None)
+    if why:  # a kind it needs is not read (--no-secrets): no verdict, never a pass on what was not seen
+        return [check.skipped(f"not judged: {why}")]
     if check.live_only:
         return _run_guarded(check, ctx) if ctx.view.live else \
             [check.skipped("needs live access to the cluster (snapshot mode)")]

@@ -10,13 +10,11 @@ from argodoctor.cluster import Kind
 from argodoctor.context import Context
 from argodoctor.errors import KubeError
 from argodoctor.model import Check, Result
-from argodoctor.permissions import FIX_WRITES, access_review, whoami
+from argodoctor.permissions import FIX_WRITES, access_review, merge_grants, whoami
 
 # storage.k8s.io/v1 StorageClass: the annotation the DefaultStorageClass admission plugin reads (and the
 # beta one it still honours), plugin/pkg/admission/storage/storageclass/setdefault, util GetDefaultClass.
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
-CLUSTER_SCOPED = {"namespaces", "clusterroles", "clusterrolebindings", "customresourcedefinitions",
-                  "priorityclasses"}
 
 
 def install_version(ctx: Context) -> argo.Version:
@@ -44,11 +42,10 @@ class InstallPermissions(Check):
         kube = ctx.view.kube
         ns = ctx.controller.namespace
         denied = []
-        for group, resources in FIX_WRITES.items():
-            for resource in resources:
-                kind = Kind("", group, "v1", resource, resource not in CLUSTER_SCOPED)
-                if not access_review(kube, "create", kind, "" if resource in CLUSTER_SCOPED else ns):
-                    denied.append(f"{resource}{'.' + group if group else ''}")
+        for g in merge_grants([*FIX_WRITES["install-argo"], *FIX_WRITES["deploy-object-store"]]):
+            kind = Kind("", g.group, "v1", g.resource, g.namespaced)
+            if not access_review(kube, "create", kind, ns if g.namespaced else ""):
+                denied.append(f"{g.resource}{'.' + g.group if g.group else ''}")
         rbac = Kind("", "rbac.authorization.k8s.io", "v1", "clusterroles", False)
         user = whoami(kube)
         if denied:
@@ -58,7 +55,8 @@ class InstallPermissions(Check):
         elif not access_review(kube, "escalate", rbac):
             yield self.warned(f"{user} may create what the install creates, but not escalate: creating Argo's "
                               "ClusterRoles is refused unless it already holds every right they grant "
-                              "(`argodoctor role --for fix` includes escalate and bind)", namespace=ns)
+                              "(`argodoctor role --for fix --manifests FILE` adds those rights, without escalate)",
+                              namespace=ns)
         else:
             yield self.passed(f"{user} may create every kind install-argo and deploy-object-store create",
                               namespace=ns)

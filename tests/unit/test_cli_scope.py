@@ -93,14 +93,19 @@ def test_role_for_check_and_fix_with_its_binding(cli):
     assert not ev.allows(sa, Request("patch", "configmaps", "argo"))
     code, out, _ = cli("role", "--for", "fix", "--service-account", "ops/fixer", "-o", "json")
     doc = json.loads(out)
-    fixer, crb = doc["items"]
-    ev = Evaluator([], [fixer], [], [crb])
+    roles = [o for o in doc["items"] if o["kind"] == "ClusterRole"]
+    crbs = [o for o in doc["items"] if o["kind"] == "ClusterRoleBinding"]
+    assert [r["metadata"]["name"] for r in roles] == ["argodoctor-fixer", "argodoctor-fixer-grants"]
+    ev = Evaluator([], roles, [], crbs)
     sa = service_account("ops", "fixer")
     for verb, resource, group in (("patch", "configmaps", ""), ("create", "secrets", ""),
                                   ("delete", "rolebindings", "rbac.authorization.k8s.io"),
-                                  ("bind", "clusterroles", "rbac.authorization.k8s.io"),
                                   ("create", "customresourcedefinitions", "apiextensions.k8s.io"),
                                   ("list", "workflows", "argoproj.io")):
         assert ev.allows(sa, Request(verb, resource, "argo", group=group)), (verb, resource)
+    for verb, resource, group in (("bind", "clusterroles", "rbac.authorization.k8s.io"),
+                                  ("escalate", "clusterroles", "rbac.authorization.k8s.io"),
+                                  ("update", "configmaps", ""), ("delete", "secrets", "")):
+        assert not ev.allows(sa, Request(verb, resource, "argo", group=group)), (verb, resource)
     code, _, _ = cli("role", "-o", "json")
     assert code == 0
