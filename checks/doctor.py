@@ -26,13 +26,23 @@ class DoctorPermissions(Check):
                 continue
             for kind in c.reads:
                 needed.setdefault(kind, []).append(c.id)
-        denied = [kind for kind in sorted(needed) if not access_review(kube, "list", KINDS[kind])]
+        view = ctx.view
+        scoped = getattr(view, "namespaces", None)  # check --namespaced-read: asked per namespace read
+        denied: dict[str, list[str]] = {}  # kind -> where it may not be listed
+        for kind in sorted(k for k in needed if k not in view.unread):  # --no-secrets: not asked for
+            k = KINDS[kind]
+            for ns in scoped if scoped is not None and k.namespaced else ("",):
+                if not access_review(kube, "list", k, ns):
+                    denied.setdefault(kind, []).append(ns or "cluster-wide")
         user = whoami(kube)
+        where = f"in {', '.join(scoped)} and cluster-wide" if scoped is not None else "cluster-wide"
         if not denied:
-            yield self.passed(f"{user} may list every kind the checks read ({len(needed)} kinds, cluster-wide)",
-                              object=user)
+            yield self.passed(f"{user} may list every kind the checks read ({len(needed) - len(view.unread)} kinds, "
+                              f"{where})", object=user)
             return
         blinded = sorted({cid for kind in denied for cid in needed[kind]})
-        what = ", ".join(KINDS[k].resource for k in denied)
-        yield self.failed(f"{user} cannot list {what} cluster-wide; this blinds {', '.join(blinded)}. "
-                          "`argodoctor role` prints the ClusterRole argodoctor needs", object=user)
+        what = "; ".join(f"{KINDS[k].resource} {'in ' if w != ['cluster-wide'] else ''}{', '.join(w)}"
+                         for k, w in denied.items())
+        yield self.failed(f"{user} cannot list {what}; this blinds {', '.join(blinded)}. `argodoctor role` (with "
+                          "the same --namespaced-read, --no-secrets and namespace flags) prints the roles argodoctor "
+                          "needs", object=user)

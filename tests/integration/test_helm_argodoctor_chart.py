@@ -2,6 +2,7 @@
 objects as `argodoctor cronjob manifest` for the same settings; and the chart installs on the apiserver."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -66,6 +67,12 @@ CASES = {
                     push_job="nightly", exemptions=EXEMPTIONS, extra_args=("--workflow-namespace", "team-a"),
                     resources={"requests": {"cpu": "100m", "memory": "256Mi"},
                                "limits": {"cpu": "1", "memory": "1Gi"}})),
+    "namespaced-no-secrets": (
+        {"namespace": {"create": True}, "rbac": {"secrets": False, "namespacedRead": {
+            "enabled": True, "controllerNamespace": "argo", "workflowNamespaces": ["team-a", "team-b", "argo"]}}},
+        CronJobSpec(secrets=False, namespaced_read=True, controller_namespace="argo",
+                    workflow_namespaces=("team-a", "team-b", "argo"))),
+    "no-secrets": ({"namespace": {"create": True}, "rbac": {"secrets": False}}, CronJobSpec(secrets=False)),
 }
 
 
@@ -116,3 +123,63 @@ def test_the_chart_installs_on_the_apiserver(helm, own_control_plane, tmp_path):
     assert cron["spec"]["schedule"] == "*/15 * * * *"
     cm = kube.request("GET", "/api/v1/namespaces/argodoctor/configmaps/argodoctor-config")
     assert yaml.safe_load(cm["data"]["argodoctor.yaml"]) == yaml.safe_load(EXEMPTIONS)
+
+
+ROLE_ARGS = {"defaults": (), "every-setting": (), "no-secrets": ("--no-secrets",),
+             "namespaced-no-secrets": ("--no-secrets", "--namespaced-read", "--controller-namespace", "argo",
+                                       "--workflow-namespace", "team-a", "--workflow-namespace", "team-b")}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_chart_renders_the_rules_of_argodoctor_role(helm, cli, tmp_path, case):
+    """Issue 31 item 4: the chart's reader roles are `argodoctor role`'s for the same choices (one table)."""
+    values, spec = CASES[case]
+    code, out, err = cli("role", *ROLE_ARGS[case], "--service-account", f"{spec.namespace}/argodoctor", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    printed = {(o["kind"], o["metadata"].get("namespace", "")): o for o in doc.get("items", [doc])}
+    chart = {(o["kind"], o["metadata"].get("namespace", "")): o for o in render(helm, spec.namespace, values, tmp_path)
+             if o["metadata"]["name"] == "argodoctor-reader"}
+    assert sorted(chart) == sorted(printed)
+    for key, obj in printed.items():
+        if key[0].endswith("Binding"):
+            assert chart[key]["roleRef"] == obj["roleRef"] and chart[key]["subjects"] == obj["subjects"], key
+        else:
+            assert chart[key]["rules"] == obj["rules"], key
+    rules = [r for (kind, _), o in chart.items() if not kind.endswith("Binding") for r in o["rules"]]
+    assert not any("watch" in r["verbs"] for r in rules)
+    assert any("secrets" in r["resources"] for r in rules) == spec.secrets
+
+
+def test_the_report_role_gets_and_patches_only_its_configmap(helm, tmp_path):
+    role = next(o for o in render(helm, "argodoctor", {}, tmp_path) if o["metadata"]["name"] == "argodoctor-report"
+                and o["kind"] == "Role")
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "patch"],
+                              "resourceNames": ["argodoctor-report"]}]
+
+
+def test_the_optional_network_policy(helm, tmp_path):
+    """Issue 31 item 3: off by default; on, egress only to the API server, DNS and the object stores of values."""
+    assert not [o for o in render(helm, "argodoctor", {}, tmp_path) if o["kind"] == "NetworkPolicy"]
+    values = {"networkPolicy": {"enabled": True, "apiServer": {"cidrs": ["10.0.0.1/32"], "ports": [6443]},
+                                "objectStores": [{"cidr": "10.96.5.5/32", "ports": [9000, 9443]}]}}
+    [policy] = [o for o in render(helm, "argodoctor", values, tmp_path) if o["kind"] == "NetworkPolicy"]
+    spec = policy["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in spec
+    assert spec["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "argodoctor",
+                                                  "app.kubernetes.io/managed-by": "argodoctor"}
+    api, dns, store = spec["egress"]
+    assert api == {"to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 6443}]}
+    assert dns["to"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]
+    assert dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    assert store == {"to": [{"ipBlock": {"cidr": "10.96.5.5/32"}}],
+                     "ports": [{"protocol": "TCP", "port": 9000}, {"protocol": "TCP", "port": 9443}]}
+    # the pod the CronJob makes is the one selected
+    cron = next(o for o in render(helm, "argodoctor", values, tmp_path) if o["kind"] == "CronJob")
+    labels = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert spec["podSelector"]["matchLabels"].items() <= labels.items()
+    # enabled without the API server's addresses: a clear failure, not a policy that cuts the job off
+    vf = tmp_path / "bad.yaml"
+    vf.write_text(yaml.safe_dump({"networkPolicy": {"enabled": True}}))
+    p = subprocess.run([helm, "template", "argodoctor", str(CHART), "-f", str(vf)], capture_output=True, text=True)
+    assert p.returncode != 0 and "networkPolicy.apiServer.cidrs" in p.stderr
