@@ -190,6 +190,7 @@ def preflight(kube: Kube, actions: list[Action], force: bool = False) -> list[st
     applied only when none is refused, so nothing is half-applied."""
     problems = []
     created_namespaces: set[str] = set()
+    created_roles: set[tuple[str, str, str]] = set()  # (kind, namespace, name) this plan creates first
     for action in actions:
         if action.perform is not None:
             continue  # not a Kubernetes write (an S3 bucket)
@@ -206,10 +207,26 @@ def preflight(kube: Kube, actions: list[Action], force: bool = False) -> list[st
         except KubeError as e:
             if e.not_found and action.namespace in created_namespaces:
                 continue  # its namespace is created earlier in this plan: judged once it exists
+            if e.not_found and _role_ref(body) in created_roles:
+                continue  # its role is created earlier in this plan (see _role_ref)
             problems.append(f"{action.describe()}: {_refusal(e)}")
         if action.kind == "Namespace":
             created_namespaces.add(action.name)
+        elif action.kind in ("Role", "ClusterRole") and not action.delete:
+            created_roles.add((action.kind, action.namespace or "", action.name))
     return problems
+
+
+def _role_ref(binding: dict[str, Any]) -> tuple[str, str, str] | None:
+    """The role a (Cluster)RoleBinding names. Without `bind`, the API server resolves that role to check
+    the caller holds its rules, and a role that does not exist yet is NotFound (kubernetes v1.35
+    pkg/registry/rbac/rolebinding/policybased/storage.go Create: BindingAuthorized, else
+    GetRoleReferenceRules): in a dry run, a role the same plan creates first is not there yet."""
+    if binding.get("kind") not in ("RoleBinding", "ClusterRoleBinding"):
+        return None
+    ref = binding.get("roleRef") or {}
+    ns = ((binding.get("metadata") or {}).get("namespace") or "") if ref.get("kind") == "Role" else ""
+    return (ref.get("kind") or "", ns, ref.get("name") or "")
 
 
 class Applier:

@@ -48,12 +48,16 @@ def test_empty_cluster_to_working_argo_with_fix_all(full_control_plane, s3_serve
     bucket = "argo-artifacts"
 
     # fix runs as a user holding nothing but `argodoctor role --for fix` (impersonated with --as): the
-    # role printed is the role needed.
-    code, role, _ = cli("role", "--for", "fix", "-o", "json")
-    apply_manifests(kube, [json.loads(role), {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "fixer"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "argodoctor-fixer"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "fixer"}]}])
+    # roles printed are the roles needed; with --manifests they hold the rights of Argo's own roles, which
+    # install-argo may create only so, as it holds neither escalate nor bind (issue 31 item 5).
+    code, out, _ = cli("role", "--for", "fix", "--manifests", str(manifests("v3.7.18")), "-o", "json")
+    roles = json.loads(out)["items"]
+    assert not {v for r in roles for rule in r["rules"] for v in rule["verbs"]} & {"escalate", "bind"}
+    apply_manifests(kube, roles + [{
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": f"{r['kind']}Binding",
+        "metadata": {k: v for k, v in r["metadata"].items() if k in ("name", "namespace")},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": r["kind"], "name": r["metadata"]["name"]},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "fixer"}]} for r in roles])
     code, out, err = cli("fix", "--all", "--yes", *base, "--as", "fixer", "--backup-dir", tmp_path,
                          "--manifests", str(manifests("v3.7.18")))
     assert "failed:" not in out and "forbidden" not in out + err, out + err
