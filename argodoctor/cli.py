@@ -941,10 +941,13 @@ def cmd_fix(args: argparse.Namespace) -> int:
         out.print("dry run: each remediation is planned against the cluster as it is now; once earlier ones "
                   "have applied, later ones may find more to do", markup=False)
     targeted: list[str] = []
+    planned: dict = {}  # objects in plans not written yet: each appears once (Plan.once)
     for rem_cls in rems:
         rem = rem_cls()
         targeted += rem.fixes
-        if writer.run(rem.plan(ctx), rem.id):
+        before = dict(planned)
+        if writer.run(rem.plan(ctx).once(planned), rem.id):
+            planned = before
             ctx.reset()  # later remediations plan against the cluster as it now is
     writer.finish()
     if args.dry_run or not targeted:
@@ -965,9 +968,10 @@ def _fix_manifests(rems: list, ctx: Context) -> int:
 
     chunks = ["# argodoctor fix -o yaml: the planned objects, to commit where this cluster's manifests live.\n"
               "# Each remediation is planned against the cluster as it is now; nothing was applied.\n"]
+    planned: dict = {}
     for rem_cls in rems:
         rem = rem_cls()
-        plan = rem.plan(ctx)
+        plan = rem.plan(ctx).once(planned)
         chunks.append(f"# --- {rem.id}: {len(plan.actions)} change(s)\n")
         chunks += [f"# note: {' '.join(note.split())}\n" for note in plan.notes]
         for doc in manifests(plan.actions):

@@ -228,6 +228,25 @@ class Plan:
     # Things the remediation cannot do by itself: shown to the user, never applied.
     notes: list[str] = dataclasses.field(default_factory=list)
 
+    def once(self, earlier: dict[tuple[str, str | None, str], tuple[str, Action]]) -> Plan:
+        """This plan with each object once: an action on an object (kind, namespace, name) that this plan
+        or an unapplied earlier plan of the same command (`earlier`, which this one joins) already holds
+        is dropped when it writes the same thing (two creates, or the same desired object), with a note.
+        Different changes to one object stay: each plan is computed against the cluster as it is."""
+        kept: list[Action] = []
+        for a in self.actions:
+            key = (a.kind, a.namespace, a.name)
+            held = earlier.get(key)
+            if held is not None and (held[1].desired == a.desired or (held[1].before is None and a.before is None)):
+                if held[0] != self.remediation:
+                    self.notes.append(f"{a.kind} {a.namespace + '/' if a.namespace else ''}{a.name} is already "
+                                      f"in the plan of {held[0]}")
+                continue
+            earlier.setdefault(key, (self.remediation, a))
+            kept.append(a)
+        self.actions = kept
+        return self
+
 
 class Remediation:
     """A remediation plugin: plan() computes the writes; the fix engine applies them."""

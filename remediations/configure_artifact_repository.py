@@ -25,7 +25,7 @@ class ConfigureArtifactRepository(Remediation):
 
     def plan(self, ctx: Context) -> Plan:
         plan = Plan(self.id)
-        c, config = ctx.controller, ctx.config
+        config = ctx.config
         current = config.settings.get("artifactRepository")
         desired = self.desired(ctx, current, plan)
         repo = desired if desired is not None else current
@@ -33,7 +33,7 @@ class ConfigureArtifactRepository(Remediation):
             plan.actions.append(config_action(ctx, {"artifactRepository": desired},
                                              "artifactRepository pointing at the object store"))
         if isinstance(repo, dict):
-            needs = [(ns, argo.secret_refs(repo, ctx.version), [c.namespace]) for ns in ctx.workflow_namespaces
+            needs = [(ns, argo.secret_refs(repo, ctx.version)) for ns in ctx.workflow_namespaces
                      if _uses_controller_repo(ctx, ns)]
             actions, notes = copy_actions(ctx, needs)
             plan.actions += actions

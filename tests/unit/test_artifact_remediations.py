@@ -100,3 +100,70 @@ def test_copy_artifact_secret_follows_the_repository_each_namespace_really_resol
     plan = CopyArtifactSecret().plan(context(*objs))
     copies = sorted((a.desired["metadata"]["namespace"], a.desired["metadata"]["name"]) for a in plan.actions)
     assert copies == [("team-b", "minio")]
+
+
+def _tenant_repo(secret_name: str) -> dict:
+    return {"s3": {**SEED_REPO["s3"], "accessKeySecret": {"name": secret_name, "key": "user"},
+                   "secretKeySecret": {"name": secret_name, "key": "password"}}}
+
+
+def test_copy_artifact_secret_never_copies_what_a_tenant_configmap_names():
+    """Issue 31: team-a's own artifact-repositories names payroll-db (only in team-b) and argo-postgres-config
+    (in the controller's namespace, used by no repository of the install): neither is copied, team-a gets
+    notes saying what to create where."""
+    from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
+
+    from .builders import configmap
+    annotation = {"workflows.argoproj.io/default-artifact-repository": "default"}
+    objs = [controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
+            secret("argo-postgres-config", "argo", user="u", password="p"),
+            secret("payroll-db", "team-b", user="u", password="p"),
+            configmap("artifact-repositories", "team-a",
+                      {"default": _tenant_repo("payroll-db"), "pg": _tenant_repo("argo-postgres-config"),
+                       "bad": _tenant_repo("../../vault-ns/secrets/db")}, annotation),
+            workflow("team-a"), workflow("team-a", "pg", artifactRepositoryRef={"key": "pg"}),
+            workflow("team-a", "bad", artifactRepositoryRef={"key": "bad"}), workflow("team-b")]
+    plan = CopyArtifactSecret().plan(context(*objs))
+    copies = [(a.namespace, a.name) for a in plan.actions]
+    assert copies == [("team-b", "minio")]  # the seed case: the install's repository, in team-b
+    notes = "\n".join(plan.notes)
+    assert "names Secret payroll-db (keys password, user), which team-a lacks: create it in team-a" in notes
+    assert "names Secret argo-postgres-config (keys password, user), which team-a lacks" in notes
+    assert "not a valid Secret name" in notes and "skipped" in notes
+
+
+def test_copy_artifact_secret_copies_only_the_referenced_keys_from_the_controller_namespace():
+    from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
+
+    objs = [controller(), controller_configmap(),
+            secret("minio", "argo", accesskey="a", secretkey="s", rootPassword="r"),
+            # a Secret of that name elsewhere is never a source
+            secret("minio", "team-c", accesskey="a", secretkey="s"), workflow("team-a")]
+    plan = CopyArtifactSecret().plan(context(*objs))
+    [action] = plan.actions
+    assert (action.namespace, action.name) == ("team-a", "minio")
+    assert sorted(action.desired["data"]) == ["accesskey", "secretkey"]
+    assert action.desired["metadata"]["annotations"]["argodoctor.io/copied-from"] == "argo/minio"
+    assert "rootPassword" not in render_plan(plan)
+    # Without it in the controller's namespace there is nothing to copy from (team-c's is not a source).
+    objs = [controller(), controller_configmap(), secret("minio", "team-c", accesskey="a", secretkey="s"),
+            workflow("team-a")]
+    plan = CopyArtifactSecret().plan(context(*objs))
+    assert plan.actions == [] and "argo does not hold it" in plan.notes[0]
+
+
+def test_a_planned_object_appears_once_across_the_plans_of_one_command():
+    """configure-artifact-repository and copy-artifact-secret both plan the copy into team-a: with --all it
+    was listed twice (issue 31); Plan.once keeps the first and notes the second."""
+    from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
+
+    ctx = context(controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
+                  workflow("team-a"))
+    first, second = ConfigureArtifactRepository().plan(ctx), CopyArtifactSecret().plan(ctx)
+    assert ("team-a", "minio") in [(a.namespace, a.name) for a in first.actions]
+    assert [(a.namespace, a.name) for a in second.actions] == [("team-a", "minio")]
+    planned: dict = {}
+    first.once(planned), second.once(planned)
+    assert [(a.namespace, a.name) for a in first.actions + second.actions].count(("team-a", "minio")) == 1
+    assert second.actions == []
+    assert "Secret team-a/minio is already in the plan of configure-artifact-repository" in second.notes
