@@ -328,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     cjsub = cj.add_subparsers(dest="cronjob_command", metavar="manifest|install|uninstall")
     for verb, text in (("manifest", "print the manifests (YAML)"), ("install", "apply the manifests"),
-                       ("uninstall", "delete what install created")):
+                       ("uninstall", "delete what install created: objects labelled "
+                                     "app.kubernetes.io/managed-by=argodoctor, the namespace only if install "
+                                     "created it")):
         x = cjsub.add_parser(verb, help=text, description=text)
         x.add_argument("--cronjob-namespace", default="argodoctor", metavar="NS",
                        help="namespace (default argodoctor)")
@@ -744,7 +746,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     import yaml
     from rich.console import Console
 
-    from .cronjob import CronJobSpec, manifests
+    from .cronjob import CronJobSpec, created_namespace, manifests, not_ours
     from .fixer import is_subset
     from .model import Action, Plan
 
@@ -785,10 +787,20 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     plan = Plan(f"cronjob {args.cronjob_command}")
     for obj in objs if args.cronjob_command == "install" else reversed(objs):
         live = get_live(kube, obj)
-        if args.cronjob_command == "install" and (live is None or not is_subset(obj, live)):
-            plan.actions.append(Action(obj, live, "argodoctor's scheduled checks"))
-        elif args.cronjob_command == "uninstall" and live is not None:
-            plan.actions.append(Action(obj, live, "installed by argodoctor cronjob install", delete=True))
+        if args.cronjob_command == "install":
+            if obj["kind"] == "Namespace":
+                if live is not None:
+                    continue  # an existing namespace is not claimed, so uninstall keeps it
+                obj = created_namespace(obj)
+            if live is None or not is_subset(obj, live):
+                plan.actions.append(Action(obj, live, "argodoctor's scheduled checks"))
+        elif live is not None:  # uninstall: only what install made (its label; a Namespace it created)
+            why = not_ours(obj["kind"], live)
+            if why:
+                plan.notes.append(why)
+            else:
+                plan.actions.append(Action(obj, live, "installed by argodoctor cronjob install" + (
+                    ", with everything in it" if obj["kind"] == "Namespace" else ""), delete=True))
     out = Console(highlight=False)
     writer = PlanWriter(kube, args, out)
     writer.run(plan, plan.remediation)

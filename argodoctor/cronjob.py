@@ -13,6 +13,10 @@ DEFAULT_IMAGE = f"ghcr.io/argodoctor/argodoctor:{__version__}"
 CONFIG_DIR = "/etc/argodoctor"  # where the exemptions ConfigMap is mounted
 DEFAULT_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
 LABELS = {"app.kubernetes.io/name": "argodoctor", "app.kubernetes.io/managed-by": "argodoctor"}
+MANAGED_BY = "app.kubernetes.io/managed-by"
+# Set only on a Namespace that `cronjob install` created (one that existed is never applied, so never
+# claimed): uninstall deletes a Namespace only with it.
+CREATED_BY = ("argodoctor.io/created-by", "cronjob-install")
 
 
 @dataclasses.dataclass
@@ -127,3 +131,24 @@ def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
         report, *bindings([report], f"{ns}/{name}", LABELS),
         *config, cronjob,
     ]
+
+
+def created_namespace(obj: dict[str, Any]) -> dict[str, Any]:
+    """The Namespace object as install creates it: marked as argodoctor's creation."""
+    obj = copy.deepcopy(obj)
+    obj["metadata"].setdefault("annotations", {})[CREATED_BY[0]] = CREATED_BY[1]
+    return obj
+
+
+def not_ours(kind: str, live: dict[str, Any]) -> str | None:
+    """Why uninstall must keep live (an object with one of argodoctor's names), or None when install made
+    it: it carries argodoctor's managed-by label, and a Namespace also the mark install sets on creating it."""
+    meta = live.get("metadata") or {}
+    where = f"{kind} {meta['namespace'] + '/' if meta.get('namespace') else ''}{meta.get('name')}"
+    if kind == "Namespace" and ((meta.get("annotations") or {}).get(CREATED_BY[0]) != CREATED_BY[1]
+                                or (meta.get("labels") or {}).get(MANAGED_BY) != "argodoctor"):
+        return (f"{where} was not created by `argodoctor cronjob install` (no {CREATED_BY[0]}): kept, "
+                "with what else it holds")
+    if (meta.get("labels") or {}).get(MANAGED_BY) != "argodoctor":
+        return f"{where} does not carry {MANAGED_BY}: argodoctor, so argodoctor did not make it: kept"
+    return None

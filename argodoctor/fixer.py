@@ -274,7 +274,11 @@ class Applier:
         self._save(before, action)
         if action.delete:
             if before is not None:
-                self.kube.request("DELETE", object_path(body, self.kube))
+                # DeleteOptions.preconditions (kubernetes/apimachinery pkg/apis/meta/v1/types.go): the API
+                # server answers 409 instead of deleting an object recreated since the plan judged it.
+                uid = ((action.before or {}).get("metadata") or {}).get("uid")
+                self.kube.request("DELETE", object_path(body, self.kube),
+                                  body={"preconditions": {"uid": uid}} if uid else None)
                 self.written += 1
             return {}
         if before is not None:

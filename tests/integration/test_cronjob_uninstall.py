@@ -1,0 +1,86 @@
+"""Issue 31 item 6 on the real apiserver (the audit log as the oracle): `cronjob uninstall` deletes only what
+`cronjob install` made: objects with argodoctor's managed-by label, and a Namespace only when install
+created it. A pre-existing namespace, its contents and unlabelled objects with argodoctor's names survive."""
+from __future__ import annotations
+
+import pytest
+
+from argodoctor.kube import Kube, KubeError
+from argodoctor.manifests import apply_manifests
+
+from .test_foundation import ns_obj, writes
+
+
+def _configmap(name: str, ns: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
+            "data": {"owner": "team-a"}}
+
+
+def _exists(kube: Kube, path: str) -> bool:
+    try:
+        obj = kube.request("GET", path)
+    except KubeError as e:
+        if e.not_found:
+            return False
+        raise
+    return not obj["metadata"].get("deletionTimestamp")
+
+
+@pytest.fixture(scope="module")
+def cluster(own_control_plane):
+    kube = Kube(str(own_control_plane.kubeconfig()))
+    # team-a exists before argodoctor, with a ConfigMap of its own and an unlabelled one bearing the name
+    # of argodoctor's exemptions ConfigMap.
+    apply_manifests(kube, [ns_obj("team-a"), _configmap("keep-me", "team-a"),
+                           _configmap("argodoctor-config", "team-a")])
+    return own_control_plane, kube
+
+
+def test_uninstall_keeps_a_namespace_install_did_not_create(cluster, cli, tmp_path):
+    cp, kube = cluster
+    kc = str(cp.kubeconfig())
+    mark = cp.audit_mark()
+    code, out, err = cli("cronjob", "install", "--cronjob-namespace", "team-a", "--yes", "--kubeconfig", kc,
+                         "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    made = writes(cp.audit_events(mark))
+    assert "patch cronjobs team-a/argodoctor" in made
+    assert not [w for w in made if " namespaces " in w], made  # the existing namespace is not claimed
+    ns = kube.request("GET", "/api/v1/namespaces/team-a")["metadata"]
+    assert "app.kubernetes.io/managed-by" not in (ns.get("labels") or {})
+    assert "argodoctor.io/created-by" not in (ns.get("annotations") or {})
+
+    mark = cp.audit_mark()
+    code, out, err = cli("cronjob", "uninstall", "--cronjob-namespace", "team-a", "--yes", "--kubeconfig", kc,
+                         "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    deleted = [w for w in writes(cp.audit_events(mark)) if w.startswith("delete ")]
+    assert "delete cronjobs team-a/argodoctor" in deleted and "delete serviceaccounts team-a/argodoctor" in deleted
+    assert not [w for w in deleted if " namespaces " in w or w.endswith("/argodoctor-config")], deleted
+    assert _exists(kube, "/api/v1/namespaces/team-a")
+    assert _exists(kube, "/api/v1/namespaces/team-a/configmaps/keep-me")
+    assert _exists(kube, "/api/v1/namespaces/team-a/configmaps/argodoctor-config")
+    assert not _exists(kube, "/apis/batch/v1/namespaces/team-a/cronjobs/argodoctor")
+    assert not _exists(kube, "/api/v1/namespaces/team-a/configmaps/argodoctor-report")
+    text = " ".join(out.split())
+    assert "Namespace team-a was not created by `argodoctor cronjob install`" in text
+    assert "ConfigMap team-a/argodoctor-config does not carry app.kubernetes.io/managed-by" in text
+
+
+def test_uninstall_deletes_the_namespace_install_created(cluster, cli, tmp_path):
+    cp, kube = cluster
+    kc = str(cp.kubeconfig())
+    code, out, err = cli("cronjob", "install", "--cronjob-namespace", "argodoctor-new", "--yes", "--kubeconfig", kc,
+                         "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    ns = kube.request("GET", "/api/v1/namespaces/argodoctor-new")["metadata"]
+    assert ns["annotations"]["argodoctor.io/created-by"] == "cronjob-install"
+    mark = cp.audit_mark()
+    code, out, err = cli("cronjob", "uninstall", "--cronjob-namespace", "argodoctor-new", "--yes", "--kubeconfig",
+                         kc, "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    assert [w for w in writes(cp.audit_events(mark)) if w.startswith("delete namespaces ")
+            and w.endswith("/argodoctor-new")]
+    assert not _exists(kube, "/api/v1/namespaces/argodoctor-new")
+    # team-a, installed into and uninstalled from before, is untouched by this one.
+    assert _exists(kube, "/api/v1/namespaces/team-a/configmaps/keep-me")
