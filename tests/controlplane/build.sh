@@ -6,7 +6,8 @@
 # written beside the binaries as kwok-stages.yaml. Argo's workflow-controller is built from
 # the module in argo/ (Argo pins k8s.io/* v0.33, this module v0.35) and helm v3 by
 # `go install`; both carry their release's version ldflags. The Prometheus Pushgateway
-# (for `check --push-gateway`) is built the same way, with its version ldflags.
+# (for `check --push-gateway`) is built the same way, with its version ldflags. decodecheck
+# (argo/cmd/decodecheck) decodes Argo's configuration with that same Argo module's code.
 # Binaries are cached outside the repo, keyed by the pinned versions:
 #   ${ARGODOCTOR_CACHE:-~/.cache/argodoctor}/controlplane/<key>/
 # Prints that directory on stdout; progress goes to stderr.
@@ -25,7 +26,7 @@ fi
 sums=$(cat "$here/go.sum" "$here/argo/go.sum" | sha256sum | cut -c1-12)
 key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_pushgateway-${PUSHGATEWAY_VERSION}_$sums"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller helm pushgateway"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller decodecheck helm pushgateway"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
@@ -60,6 +61,10 @@ for b in $missing; do
       (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$out.tmp/workflow-controller" -ldflags \
         "-s -w -X $av.version=$ARGO_VERSION -X $av.buildDate=${date:-1970-01-01T00:00:00Z} -X $av.gitCommit=$commit -X $av.gitTreeState=clean -X $av.gitTag=$ARGO_VERSION" \
         "$av/cmd/workflow-controller") ;;
+    decodecheck)
+      # the test helper that decodes Argo's configuration with Argo's own code (argo/cmd/decodecheck)
+      (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
+        -o "$out.tmp/decodecheck" ./cmd/decodecheck) ;;
     helm)
       # helm's Makefile: its version, and the Kubernetes version of its client-go (major + 1)
       # as the default capabilities of `helm template` and of the deprecation lint
