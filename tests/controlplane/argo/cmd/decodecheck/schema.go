@@ -139,6 +139,7 @@ type field struct {
 	index  []int
 	typ    reflect.Type
 	quoted bool
+	decl   reflect.Type // the declared type: a pointer decodes null as nil, a value type may not
 }
 
 // typeFields follows go/src/encoding/json/encode.go typeFields and dominantField (Go 1.25).
@@ -195,7 +196,7 @@ func typeFields(t reflect.Type) []field {
 					if name == "" {
 						name = sf.Name
 					}
-					fields = append(fields, field{name, tagged, index, ft, quoted})
+					fields = append(fields, field{name, tagged, index, ft, quoted, sf.Type})
 					if count[f.typ] > 1 {
 						fields = append(fields, fields[len(fields)-1])
 					}
@@ -278,7 +279,7 @@ func structNode(t reflect.Type) node {
 				os.Exit(1)
 			}
 		}
-		entry := node{"name": f.name, "type": describe(f.typ)}
+		entry := node{"name": f.name, "type": describe(f.decl)}
 		if len(f.index) > 1 {
 			entry["via"] = describe(t.Field(f.index[0]).Type)
 		}
