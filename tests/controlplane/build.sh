@@ -29,6 +29,12 @@ out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
 want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller decodecheck helm pushgateway"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
+# decodecheck is this repo's own code: rebuilt when its sources change (a stamp beside it), without
+# changing the key (which would rebuild everything)
+decodecheck_src=$(cat "$here"/argo/cmd/decodecheck/*.go | sha256sum | cut -c1-12)
+if [ "$(cat "$out/decodecheck.src" 2>/dev/null)" != "$decodecheck_src" ] && [[ " $missing " != *" decodecheck "* ]]; then
+  missing="$missing decodecheck"
+fi
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$out.tmp"
@@ -90,6 +96,7 @@ for b in $missing; do
 done
 mkdir -p "$out"
 for b in $missing; do mv "$out.tmp/$b" "$out/$b"; done
+[[ " $missing " != *" decodecheck "* ]] || echo "$decodecheck_src" > "$out/decodecheck.src"
 rmdir "$out.tmp" 2>/dev/null || true
 echo "built$missing in $(( $(date +%s) - start ))s" >&2
 echo "$out"
