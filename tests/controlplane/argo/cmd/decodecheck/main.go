@@ -7,7 +7,8 @@
 //	                        text, then sigs.k8s.io/yaml UnmarshalStrict into config.Config)
 //	decodecheck repository  one JSON string per stdin line: an `artifact-repositories` entry;
 //	                        decoded as workflow/artifactrepositories/artifactrepositories.go
-//	                        does (yaml.Unmarshal into a v1alpha1.ArtifactRepository, not strict)
+//	                        does (yaml.Unmarshal into a v1alpha1.ArtifactRepository, not strict);
+//	                        its output also carries the decoded repository, json.Marshal'ed ("value")
 //	decodecheck schema V    the struct tree encoding/json decodes into, as JSON (schema.go)
 //
 // Each input line gets one output line: {"ok":true} or {"error":"<the decoder's error>"}.
@@ -52,6 +53,7 @@ func main() {
 	enc := json.NewEncoder(out)
 	for in.Scan() {
 		var err error
+		var value any
 		if os.Args[1] == "config" {
 			var data map[string]string
 			if err = json.Unmarshal(in.Bytes(), &data); err != nil {
@@ -65,9 +67,15 @@ func main() {
 				fmt.Fprintln(os.Stderr, "bad input line:", err)
 				os.Exit(2)
 			}
-			err = yaml.Unmarshal([]byte(text), &wfv1.ArtifactRepository{})
+			repo := &wfv1.ArtifactRepository{}
+			if err = yaml.Unmarshal([]byte(text), repo); err == nil {
+				value = repo
+			}
 		}
 		result := map[string]any{"ok": true}
+		if value != nil {
+			result["value"] = value
+		}
 		if err != nil {
 			result = map[string]any{"error": err.Error()}
 		}
