@@ -20,7 +20,7 @@ import difflib
 import re
 from typing import Any
 
-from argodoctor.argo import ConfigProblem, ControllerConfig, Version
+from argodoctor.argo import ConfigProblem, ControllerConfig, Version, go_decode
 
 KINDS = ("mapping", "list", "string", "bool", "int", "duration-string", "any")
 
@@ -172,8 +172,6 @@ def strict(version: Version | None) -> bool:
 
 # ---------------------------------------------------------------- checking
 
-_DURATION_RE = re.compile(r"^[-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$")  # Go time.ParseDuration
-
 _EXPECTED = {
     "mapping": "a mapping (key: value pairs)",
     "list": "a list",
@@ -192,14 +190,15 @@ def _fits(kind: str, value: Any) -> bool:
     if kind == "list":
         return isinstance(value, list)
     if kind == "string":
-        # YAML timestamps reach the controller as strings too.
-        return isinstance(value, (str, datetime.date))
+        # YAML timestamps reach the controller as strings too, and so do numbers and booleans:
+        # sigs.k8s.io/yaml (yaml.go convertToJSONableObject) converts them for a string field.
+        return isinstance(value, (str, datetime.date, int, float))
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "duration-string":
-        return isinstance(value, str) and bool(_DURATION_RE.match(value.strip()))
+        return isinstance(value, str) and bool(go_decode.GO_DURATION.fullmatch(value))
     return True
 
 
@@ -270,28 +269,46 @@ def _key_line(text: str, key: str) -> int | None:
     return None
 
 
+def setting_name(key: str, version: Version | None) -> str | None:
+    """The setting `key` fills, matched as encoding/json matches it (go_decode: the exact name, else
+    the first whose name folds to the same, so `ArtifactRepository` fills artifactRepository); None
+    for an unknown key. By the generated tree of the version when there is one, else the table."""
+    tree = go_decode.schema_for(version)
+    names = ([f["name"] for f in tree.resolve(tree.roots["config"])["fields"]] if tree is not None
+             else list(_TABLES[_known(version)]))
+    if key in names:
+        return key
+    return next((n for n in names if go_decode.fold(n) == go_decode.fold(key)), None)
+
+
 def config_problems(config: ControllerConfig, version: Version | None) -> list[ConfigProblem]:
     """AD103's findings: the ConfigMap missing, the parse problems already found (invalid YAML with
     line/column, `config` mixed with other keys), keys unknown to `version` (fatal from v3.4, ignored
-    before) and values of the wrong YAML kind. In the `config: |` form a key's line is its line inside
-    the `config` text; in the one-key-per-setting form it is None."""
+    before) and values the controller cannot decode. In the `config: |` form a key's line is its line
+    inside the `config` text; in the one-key-per-setting form it is None.
+
+    Where the version's struct tree was generated (go_decode.schema_for) each value is decoded as the
+    controller decodes it, so an unknown field is found at any depth (workflowDefaults.spec.foo) and
+    a value of the wrong type anywhere; elsewhere only top-level keys and their YAML kinds are judged
+    (a false fail is worse than a miss: nested keys are not judged without the tree)."""
     if config.configmap is None:
         return [ConfigProblem("", "the controller's ConfigMap does not exist: the controller runs with "
                                   "built-in defaults (no artifact repository, no settings)")]
     problems = list(config.problems)
     table_version = _known(version)
     accepted = _TABLES[table_version]
+    tree = go_decode.schema_for(version)
     label = _label(version)
     data = config.configmap.get("data") or {}
     config_text = data.get("config") if config.form in ("config", "mixed") else None
-    for key, value in config.settings.items():
+    for key, value in (config.raw or config.settings).items():
         key = str(key)
         line = None
         if isinstance(config_text, str) and key not in data:
             line = _key_line(config_text, key)
         column = 1 if line is not None else None
-        kind = accepted.get(key)
-        if kind is None:
+        name = setting_name(key, version)
+        if name is None:
             hint = _unknown_hint(key, accepted, table_version)
             if strict(version):
                 message = (f"{key} is not a setting of {label}{hint}; fatal: the controller refuses to start: "
@@ -299,8 +316,16 @@ def config_problems(config: ControllerConfig, version: Version | None) -> list[C
             else:
                 message = f"{key} is not a setting of {label}{hint}; ignored by the controller"
             problems.append(ConfigProblem(key, message, line, column))
-        elif not _fits(kind, value):
+        elif tree is not None:
+            for p in go_decode.decode_field(value, key, tree, strict(version)).problems:
+                if p.unknown:
+                    message = (f"{p.path} is not a field of {label} (generated from its config.Config); fatal: "
+                               f"the controller refuses to start: {p.message}")
+                else:
+                    message = f"{p.path} is {p.message} in {label}; the controller cannot parse its configuration"
+                problems.append(ConfigProblem(key, message, line, column))
+        elif not _fits(accepted.get(name, "any"), value):
             message = (f"{key} is {_show(value)} ({_yaml_kind(value)}), of the wrong type: expected "
-                       f"{_EXPECTED[kind]} in {label}; the controller cannot parse its configuration")
+                       f"{_EXPECTED[accepted[name]]} in {label}; the controller cannot parse its configuration")
             problems.append(ConfigProblem(key, message, line, column))
     return problems

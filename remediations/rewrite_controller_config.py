@@ -35,8 +35,9 @@ class RewriteControllerConfig(Remediation):
             return plan  # install-argo creates it
         accepted = argo_config.accepted_settings(ctx.version)
         changes: dict[str, Any] = {}
-        for key, value in config.settings.items():
-            kind = accepted.get(key)
+        for key, value in (config.raw or config.settings).items():
+            name = argo_config.setting_name(key, ctx.version)  # case-insensitive, as Go matches it
+            kind = accepted.get(name, "any") if name is not None else None
             if kind is None:
                 if argo_config.strict(ctx.version):
                     changes[key] = None

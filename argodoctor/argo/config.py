@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .. import safe_yaml
+from . import go_decode
 
 
 @dataclasses.dataclass
@@ -18,12 +19,15 @@ class ConfigProblem:
 
 @dataclasses.dataclass
 class ControllerConfig:
-    """The controller configmap, parsed. `settings` maps each setting to its value."""
+    """The controller configmap, parsed. `settings` maps each setting to its value as the controller
+    reads it (go_decode.canonical: `ArtifactRepository` or `artifactory.repoUrl` under the json names
+    Go matches them to, `instanceID: 2024` as "2024"); `raw` holds them as written, for AD103."""
 
     configmap: dict[str, Any] | None
     settings: dict[str, Any]
     problems: list[ConfigProblem]
     form: str  # "config" (one `config: |` key), "keys" (one key per setting), "mixed" or "empty"
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -70,10 +74,12 @@ def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfi
         form = "keys" if data else "empty"
     for key, text in data.items():
         if key != "config":
-            value = _load(text, key, problems, missing := object())
+            value = _load_setting(key, text, problems, missing := object())
             if value is not missing:
                 settings[key] = value
-    return ControllerConfig(configmap, settings, problems, form)
+    canonical = go_decode.canonical(settings, "config")
+    return ControllerConfig(configmap, canonical if isinstance(canonical, dict) else settings, problems, form,
+                            raw=settings)
 
 
 def _load(text: str, key: str, problems: list[ConfigProblem], failed: Any = None) -> Any:
@@ -84,6 +90,38 @@ def _load(text: str, key: str, problems: list[ConfigProblem], failed: Any = None
     except safe_yaml.TooComplex as e:
         problems.append(ConfigProblem(key, f"too large or too deep to judge: {e}"))
     return failed
+
+
+def _load_setting(key: str, text: str, problems: list[ConfigProblem], failed: Any) -> Any:
+    """One key of the one-key-per-setting form, read as config/controller.go parseConfigMap (v3.7.18)
+    reads it: pasted into one YAML text after `key: ` (one line) or under `key:`, indented by two spaces
+    (several lines, outer newlines trimmed), so `nodeEvents: "enabled: false"` is invalid YAML there.
+    Lines and columns are those of the key's own text."""
+    if "\n" in text:
+        body = text.strip("\n")
+        snippet = f"{key}:\n  " + "\n  ".join(body.split("\n")) + "\n"
+        first_line = len(text) - len(text.lstrip("\n")) + 1  # the key's line 1 is the snippet's line 2
+
+        def where(line: int | None, column: int | None) -> tuple[int | None, int | None]:
+            if line is None or line < 2:
+                return None, None
+            return line - 2 + first_line, max(1, column - 2) if column else column
+    else:
+        snippet = f"{key}: {text}\n"
+
+        def where(line: int | None, column: int | None) -> tuple[int | None, int | None]:
+            return (1, max(1, column - len(key) - 2)) if line == 1 and column else (line, column)
+    try:
+        parsed = safe_yaml.load(snippet)
+    except safe_yaml.Invalid as e:
+        problems.append(ConfigProblem(key, f"not valid YAML: {e.problem}", *where(e.line, e.column)))
+        return failed
+    except safe_yaml.TooComplex as e:
+        problems.append(ConfigProblem(key, f"too large or too deep to judge: {e}"))
+        return failed
+    if isinstance(parsed, dict) and len(parsed) == 1 and key in parsed:
+        return parsed[key]
+    return _load(text, key, problems, failed)  # e.g. a `---` inside the text: judged on its own
 
 
 def set_config_key(text: str, key: str, value: Any) -> str:

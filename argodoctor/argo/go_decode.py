@@ -188,7 +188,8 @@ def _to_json(value: Any, node: dict[str, Any] | None, schema: Schema, addressabl
         for key, item in value.items():
             name = _key_string(key)
             if name is None:
-                problems.append(Problem(path, False, f"error converting YAML to JSON: unsupported map key {key!r}"))
+                problems.append(Problem(path, False, f"the key {key!r}, of the wrong type: expected a string, number "
+                                                     "or boolean (error converting YAML to JSON)"))
                 return value
             sub: dict[str, Any] | None = None
             sub_addressable = addressable
@@ -210,8 +211,8 @@ def _to_json(value: Any, node: dict[str, Any] | None, schema: Schema, addressabl
     if isinstance(value, int) and not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 64):
         value = float(value)  # yaml.v2 resolves an integer beyond int64/uint64 as a float
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        problems.append(Problem(path, False, "error converting YAML to JSON: json: unsupported value: "
-                                             f"{_go_float(value)}"))
+        problems.append(Problem(path, False, f"{_go_float(value)}, which JSON cannot hold: expected a "
+                                             "finite number (error converting YAML to JSON)"))
     return value
 
 
@@ -291,15 +292,30 @@ def _json_kind(value: Any) -> str:
     return "object"
 
 
-_EXPECTED = {"struct": "a mapping", "map": "a mapping", "slice": "a list", "array": "a list",
-             "string": "a string", "number-string": "a number", "bool": "a boolean (true or false)",
-             "int": "a whole number", "uint": "a whole number, not negative", "float": "a number",
-             "bytes": "base64 text", "interface": "null", "unsupported": "null"}
+_EXPECTED = {"struct": "a mapping (key: value pairs)", "map": "a mapping (key: value pairs)",
+             "slice": "a list", "array": "a list", "string": "a string", "number-string": "a number",
+             "bool": "a boolean (true or false)", "int": "an int (a whole number such as 10)",
+             "uint": "a whole number, not negative", "float": "a number", "bytes": "base64 text",
+             "interface": "null", "unsupported": "null"}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return str(value)
 
 
 def _mismatch(path: str, value: Any, expected: str, problems: list[Problem]) -> None:
-    problems.append(Problem(path, False, f"json: cannot unmarshal {_json_kind(value)} into a field that "
-                                         f"takes {expected}"))
+    """encoding/json's UnmarshalTypeError (`json: cannot unmarshal string into Go struct field ...`)."""
+    kind = {"bool": "a boolean", "number": "a number", "string": "a string", "array": "a list",
+            "object": "a mapping"}[_json_kind(value)]
+    problems.append(Problem(path, False, f"{_show(value)} ({kind}), of the wrong type: expected {expected}"))
 
 
 def _as_json_int(value: Any) -> int | None:
@@ -344,7 +360,7 @@ def _decode(value: Any, node: dict[str, Any], schema: Schema, strict: bool, path
                 continue
             if field.get("quoted"):
                 if value[key] is not None and not isinstance(value[key], str):
-                    problems.append(Problem(where, False, "json: invalid use of ,string struct tag"))
+                    problems.append(Problem(where, False, "not text: expected a quoted value (,string)"))
                 decoded = value[key]
             else:
                 decoded = _decode(value[key], field["type"], schema, strict, where, problems)
@@ -362,8 +378,7 @@ def _decode(value: Any, node: dict[str, Any], schema: Schema, strict: bool, path
             where = _join(path, key)
             if resolved["key"] in ("int", "uint") and not re.fullmatch(r"-?\d+" if resolved["key"] == "int"
                                                                        else r"\d+", key):
-                problems.append(Problem(where, False, f"json: cannot unmarshal number {key} into a map "
-                                                      "keyed by whole numbers"))
+                problems.append(Problem(where, False, f"key {key!r} of the wrong type: expected a whole number"))
             _merge(out, key, _decode(value[key], resolved["elem"], schema, strict, where, problems))
         return out
     if kind in ("slice", "array"):
@@ -437,9 +452,9 @@ def _custom_json(type_id: str, value: Any, path: str, problems: list[Problem]) -
     name = type_id.rsplit("/", 1)[-1]
     if name == "v1.Duration":  # meta/v1/duration.go: json.Unmarshal into a string, then ParseDuration
         if not isinstance(value, str) or not GO_DURATION.fullmatch(value):
-            shown = "null" if value is None else json.dumps(value) if isinstance(value, str) else _json_kind(value)
-            problems.append(Problem(path, False, f"{shown} is not a Go duration such as \"30s\" or \"5m\" "
-                                                 "(metav1.Duration)"))
+            shown = "null (empty)" if value is None else _show(value)
+            problems.append(Problem(path, False, f"{shown}, not a duration: expected a duration string such as "
+                                                 '"30s" or "5m" (metav1.Duration)'))
     elif name == "intstr.IntOrString":  # util/intstr: a string, else json.Unmarshal into an int32
         n = _as_json_int(value)
         if not (value is None or isinstance(value, str) or (n is not None and -(1 << 31) <= n < (1 << 31))):

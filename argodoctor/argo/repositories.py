@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import safe_yaml
 from .config import ControllerConfig
+from .go_decode import canonical
 from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe
 
@@ -111,7 +112,9 @@ def _load(cm: dict[str, Any], key: str, repo: Repository) -> Repository:
     if not isinstance(spec, dict):
         repo.error = f"{repo.source} does not hold a YAML mapping"
         return repo
-    repo.spec = spec
+    # get() decodes the entry with sigs.k8s.io/yaml Unmarshal (not strict): keys match field names
+    # case-insensitively (`repoUrl` fills repoURL), so the spec is read by the names Argo fills.
+    repo.spec = canonical(spec, "artifactRepository")
     return repo
 
 

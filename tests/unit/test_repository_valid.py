@@ -479,3 +479,20 @@ def test_text_shaped_like_a_credential_never_reaches_a_message():
     # a key pasted into the endpoint: the message quotes the endpoint, the credential is scrubbed
     r = failing(s3(endpoint="https://AKIAIOSFODNN7EXAMPLE:9000"), "has a scheme")
     assert "AKIAIOSFODNN7EXAMPLE" not in r.message and "<redacted: looks like a credential>" in r.message
+
+
+# ---- names as the controller matches them (encoding/json: case-insensitive; argo.go_decode)
+
+ARTIFACTORY_HELM_SPELLING = {"artifactory": {"repoUrl": "https://artifactory.example.com/artifactory/argo",
+                                             "usernameSecret": {"name": "af", "key": "u"},
+                                             "passwordSecret": {"name": "af", "key": "p"}}}
+
+
+def test_artifactory_repo_url_in_the_argo_helm_spelling_passes():
+    # argo-helm's values.yaml writes `repoUrl`; the controller fills RepoURL from it
+    passing(ARTIFACTORY_HELM_SPELLING)
+    repos = configmap("artifact-repositories", "team-a", {"my-repo": ARTIFACTORY_HELM_SPELLING},
+                      {ANNOTATION: "my-repo"})
+    r = next(r for r in results(controller(), controller_configmap(), repos, workflow("team-a"))
+             if r.namespace == "team-a")
+    assert r.status == "pass" and r.object == "ConfigMap/artifact-repositories", r.message
