@@ -289,6 +289,7 @@ def test_wheel_keeps_plugins_under_argodoctor(tmp_path):
     assert tops == {"argodoctor", next(t for t in tops if t.endswith(".dist-info"))}
     assert "argodoctor/checks/artifacts.py" in names and "argodoctor/remediations/copy_artifact_secret.py" in names
     assert "argodoctor/argo/identities.py" in names  # the argo package, not only its parent
+    assert "argodoctor/argo/config-tree-v3.7.18.json" in names  # go_decode's generated tree
     assert "argodoctor/docs/checks.md" in names  # for `argodoctor explain`
     assert any(n.endswith("licenses/LICENSE") or n.endswith("/LICENSE") for n in names)
     eps = next(n for n in names if n.endswith("entry_points.txt"))
