@@ -174,14 +174,23 @@ FIXED = [
     {"config": "workflowDefaults:\n  spec:\n    templates:\n    - name: a\n      outputs:\n        artifacts:\n"
                "        - name: x\n          archive:\n            none: {foo: 1}\n"},
     {"artifactRepository": "artifactory:\n  repoUrl: https://artifactory.example.com/artifactory/argo\n"},
-    {"synchronization": "semaphore: {}"},
+    {"synchronization": "semaphore: {}\n"},
     {"mainContainer": "imagePullPolicy: Always\nresources: {}\nimagePullPolicies: Always"},
 ]
+# The one-key-per-setting form is pasted into one YAML text by parseConfigMap (config/controller.go):
+# odd texts for a struct, an int and a string setting, each compared with Go too.
+ODD_TEXTS = ["a: 1\n  b: 2", "# c\nenabled: true", "\n\nenabled: true\n\n", "{enabled: true}\n",
+             "enabled: true # c", "  enabled: true\n", "enabled: true\n---\n", "\tenabled: true", "enabled: 'x'",
+             "- a", "", "null", "~", "enabled:\n  true", "  \n enabled: true", "enabled: true\r\n",
+             "\"enabled\": true", "? enabled\n: true", "&a {enabled: true}", "enabled: !!bool true", "{}", "[]",
+             "enabled: yes", "enabled: on", "Enabled: 0x1", "3", "'3'", "3.0", "-1", "x: y", "'x: y'", "017",
+             "1_000", ".5", "9223372036854775808", "true"]
+KEYS_FORM = [{key: text} for key in ("nodeEvents", "NODEEVENTS", "parallelism", "instanceID") for text in ODD_TEXTS]
 
 
 def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_decode.Schema):
     gen = Generator(tree, seed=23, unknown_rate=0.08, mistype_rate=0.03, twice_rate=0.05)
-    cases = FIXED + [configmap_data(gen, "config" if i % 2 else "keys") for i in range(CONFIGMAPS)]
+    cases = FIXED + KEYS_FORM + [configmap_data(gen, "config" if i % 2 else "keys") for i in range(CONFIGMAPS)]
     go = run(decodecheck, "config", cases)
     counts = {"both accept": 0, "both refuse": 0, "disagree": 0}
     disagreements = []
@@ -197,11 +206,12 @@ def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_dec
             continue
         counts["disagree"] += 1
         disagreements.append((data, verdict, [p.message for p in problems]))
-    print(f"\n{len(cases)} ConfigMaps ({gen.injected} unknown fields, {gen.mistyped} values of another type, "
+    print(f"\n{len(cases)} ConfigMaps ({len(FIXED) + len(KEYS_FORM)} written by hand; generated: "
+          f"{gen.injected} unknown fields, {gen.mistyped} values of another type, "
           f"{gen.twice} fields spelled twice): {counts}")
-    assert [v.get("error", "ok")[-28:] for v in go[:len(FIXED)]] == [
-        "ok", 'json: unknown field "foo"', "ok", 'json: unknown field "semaphore"',
-        'nknown field "imagePullPolicies"']
+    expected = ["ok", 'json: unknown field "foo"', "ok", 'json: unknown field "semaphore"',
+                'json: unknown field "imagePullPolicies"']
+    assert all(v.get("error", "ok").endswith(e) for v, e in zip(go, expected, strict=False)), go[:len(FIXED)]
     assert counts["both accept"] > CONFIGMAPS // 5 and counts["both refuse"] > CONFIGMAPS // 5, counts
     assert not disagreements, json.dumps(disagreements[:5], indent=1, ensure_ascii=False)
 
@@ -244,3 +254,16 @@ def test_repository_entries_read_as_argo_reads_them(decodecheck: Path, tree: go_
     print(f"\n{REPOSITORIES} repository entries: {compared} decoded fields read alike, "
           f"{renamed} entries needed case-insensitive matching")
     assert compared > REPOSITORIES and renamed > REPOSITORIES // 4
+
+
+# Known gaps, each a miss or a false fail against Go: they XPASS (and so fail) once fixed.
+#  - yaml.v2 (resolve.go) reads a plain `1e3` as a float and `0o17` as an int (strconv base 0);
+#    PyYAML keeps both as strings, so AD103 calls them the wrong type (a false fail);
+#  - yaml.v2's strict mode refuses a key set twice in one mapping; AD103 does not see it (a miss).
+@pytest.mark.xfail(strict=True, reason="PyYAML and yaml.v2 resolve these plain scalars/duplicates differently")
+@pytest.mark.parametrize("data", [{"parallelism": "1e3"}, {"parallelism": "0o17"},
+                                  {"nodeEvents": "enabled: true\nenabled: false"}])
+def test_known_yaml_gaps(decodecheck: Path, data: dict[str, str]):
+    [verdict] = run(decodecheck, "config", [data])
+    cm = {"metadata": {"namespace": "argo", "name": "workflow-controller-configmap"}, "data": data}
+    assert ("error" not in verdict) == (not config_problems(parse_controller_config(cm), VERSION))
