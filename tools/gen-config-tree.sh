@@ -4,7 +4,7 @@
 # `decodecheck schema` (tests/controlplane/argo/cmd/decodecheck/schema.go) at each pinned release:
 #  - the controller oracle's release (tests/controlplane/argo/go.mod): built in that module, so the
 #    tree comes from exactly the build list of the workflow-controller the integration tests run;
-#  - each of $ARGO_RELEASES (module@version): the same two files in a throwaway module that requires
+#  - each of $ARGO_RELEASES (module@version): schema.go in a throwaway module that requires
 #    that release (the Go module proxy this project uses serves argo-workflows v3.7.18 and v4.0.5,
 #    not v3.4-v3.6 or v4.1: their trees are not generated, see argodoctor/argo/go_decode.py).
 # Needs Go and the module proxy; takes minutes per release (it compiles Argo's packages).
@@ -28,9 +28,9 @@ pinned=$(sed -n 's/^require github.com\/argoproj\/argo-workflows\/v3 \(v[^ ]*\)$
 for release in $ARGO_RELEASES; do
   module=${release%@*} version=${release#*@}
   tmp=$(mktemp -d)
-  for f in main.go schema.go; do
-    sed "s#github.com/argoproj/argo-workflows/v3#$module#g" "$src/cmd/decodecheck/$f" > "$tmp/$f"
-  done
+  # schema.go alone (main.go calls APIs that change between releases, e.g. v4 has no Controller.Parse)
+  sed "s#github.com/argoproj/argo-workflows/v3#$module#g" "$src/cmd/decodecheck/schema.go" > "$tmp/schema.go"
+  printf 'package main\n\nimport "os"\n\nfunc main() { dumpSchema(os.Args[2]) }\n' > "$tmp/main.go"
   (cd "$tmp" && go mod init argodoctor.gen/configtree >/dev/null 2>&1 && GOFLAGS=-mod=mod go get "$release" \
      && GOFLAGS=-mod=mod go mod tidy && write "$version" go run -mod=mod . schema "$version")
   rm -rf "$tmp"

@@ -83,7 +83,7 @@ class Schema:
         if struct_id not in self._fields:
             exact: dict[str, Any] = {}
             folded: dict[str, Any] = {}
-            for field in node["fields"]:
+            for field in node["fields"] or ():  # trees written before schema.go emitted [] hold null
                 exact[field["name"]] = field
                 folded.setdefault(fold(field["name"]), field)  # "first folded match takes precedence"
             self._fields[struct_id] = (exact, folded)

@@ -166,3 +166,26 @@ def test_one_line_value_is_pasted_after_the_key_as_the_controller_does():
     assert found.key == "nodeEvents" and "not valid YAML" in found.message
     assert config_problems(parse_controller_config(cm(nodeEvents="enabled: false\n")), V3_7_18) == []
     assert config_problems(parse_controller_config(cm(nodeEvents="{enabled: false}")), V3_7_18) == []
+
+
+def test_struct_without_fields(tree):
+    # v1alpha1.NoneStrategy has no fields: `archive: {none: {}}` is common and must not crash
+    archive = {"name": "x", "archive": {"none": {}}}
+    value = {"workflowDefaults": {"spec": {"templates": [{"name": "a", "outputs": {"artifacts": [archive]}}]}}}
+    assert problems(value, tree) == []
+    archive["archive"]["none"] = {"x": 1}
+    assert problems(value, tree) == [("workflowDefaults.spec.templates[0].outputs.artifacts[0].archive.none.x", True)]
+
+
+# ---- v4.0.5: its own tree (pkg/apis/workflow/v1alpha1 Synchronization has no singular semaphore/mutex)
+
+def test_v4_removed_the_singular_semaphore():
+    v4 = go_decode.schema_for(Version(4, 0, 5))
+    assert v4 is not None and v4.argo == "v4.0.5"
+    assert go_decode.schema_for(Version(4, 1, 2)) is None
+    config = parse_controller_config(cm(workflowDefaults="spec:\n  synchronization:\n    semaphore:\n"
+                                                          "      configMapKeyRef: {name: s, key: k}\n"))
+    assert config_problems(config, V3_7_18) == []
+    [found] = config_problems(config, Version(4, 0, 5))
+    assert found.message.startswith("workflowDefaults.spec.synchronization.semaphore is not a field of Argo v4.0.5")
+    assert config_problems(config, Version(4, 1, 2)) == []  # no v4.1 tree: nested keys not judged

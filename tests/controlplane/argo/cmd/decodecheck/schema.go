@@ -271,7 +271,7 @@ func validTag(s string) bool {
 }
 
 func structNode(t reflect.Type) node {
-	var out []node
+	out := []node{} // [] not null for a struct without fields (v1alpha1.NoneStrategy)
 	for _, f := range typeFields(t) {
 		for _, r := range f.name {
 			if r > 127 {
