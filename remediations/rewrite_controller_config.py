@@ -49,6 +49,10 @@ class RewriteControllerConfig(Remediation):
             if "YAML" in p.message:
                 where = f", line {p.line}" if p.line else ""
                 plan.notes.append(f"key {p.key}{where}: {p.message}: correct it by hand")
+        for p in argo_config.config_problems(config, ctx.version):
+            # a problem inside a setting (workflowDefaults.spec.foo): which part to drop is a person's call
+            if p.key in (config.raw or {}) and p.message.startswith((f"{p.key}.", f"{p.key}[")):
+                plan.notes.append(f"key {p.key}: {p.message.split('; ')[0]}: correct it by hand")
         if changes or config.form == "mixed":
             removed = ", ".join(k for k, v in changes.items() if v is None)
             reason = f"removes {removed} (rejected by Argo {ctx.version})" if removed else "fixes value types"

@@ -189,3 +189,15 @@ def test_v4_removed_the_singular_semaphore():
     [found] = config_problems(config, Version(4, 0, 5))
     assert found.message.startswith("workflowDefaults.spec.synchronization.semaphore is not a field of Argo v4.0.5")
     assert config_problems(config, Version(4, 1, 2)) == []  # no v4.1 tree: nested keys not judged
+
+
+def test_rewrite_controller_config_leaves_nested_problems_to_a_person():
+    from argodoctor.remediations.rewrite_controller_config import RewriteControllerConfig
+
+    from .builders import context, controller, controller_configmap
+
+    cm = controller_configmap(workflowDefaults="spec:\n  foo: 1\n", Parallelism="3")
+    plan = RewriteControllerConfig().plan(context(controller("v3.7.18"), cm))
+    assert plan.actions == []  # Parallelism is parallelism to the controller: nothing to remove
+    assert plan.notes == ["key workflowDefaults: workflowDefaults.spec.foo is not a field of Argo v3.7.18 "
+                          "(generated from its config.Config): correct it by hand"]
