@@ -394,8 +394,37 @@ def _decode(value: Any, node: dict[str, Any], schema: Schema, strict: bool, path
         elif not isinstance(value, str) or not _base64_ok(value):
             _mismatch(path, value, _EXPECTED[kind], problems)
         return value
-    if not _scalar_fits(kind, resolved.get("bits", 64), value):
+    if not _scalar_fits(kind, resolved.get("bits", 64), _as_yaml_v2_read(kind, value)):
         _mismatch(path, value, _EXPECTED.get(kind, kind), problems)
+    return value
+
+
+_YAML_V2_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _as_yaml_v2_read(kind: str, value: Any) -> Any:
+    """A string PyYAML kept that yaml.v2 may have read as a number or boolean (goyaml.v2 resolve.go:
+    `1e3`, `0o17`, `0x1F`, `1_000`, `017` through strconv base 0 and yamlStyleFloat; `y`, `n` as
+    booleans), judged as that number or boolean for a numeric or boolean field. Whether the text was
+    quoted is lost in loading: when it was, the controller refuses it and this is a miss, never a
+    false fail."""
+    if not isinstance(value, str):
+        return value
+    if kind == "bool":
+        return {"y": True, "Y": True, "n": False, "N": False}.get(value, value)
+    if kind not in ("int", "uint", "float"):
+        return value
+    plain = value.replace("_", "")
+    if not plain or plain[0] not in "0123456789+-.":
+        return value
+    try:
+        return int(plain, 0)
+    except ValueError:
+        pass
+    if re.fullmatch(r"[-+]?0[0-7]+", plain):  # strconv base 0: a leading 0 is octal
+        return int(plain, 8)
+    if _YAML_V2_FLOAT.fullmatch(plain):
+        return float(plain)
     return value
 
 

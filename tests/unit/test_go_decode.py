@@ -201,3 +201,11 @@ def test_rewrite_controller_config_leaves_nested_problems_to_a_person():
     assert plan.actions == []  # Parallelism is parallelism to the controller: nothing to remove
     assert plan.notes == ["key workflowDefaults: workflowDefaults.spec.foo is not a field of Argo v3.7.18 "
                           "(generated from its config.Config): correct it by hand"]
+
+
+@pytest.mark.parametrize("text", ["1e3", "0o17", "0x1F", "1_000", "+5"])
+def test_plain_numbers_yaml_v2_reads_are_not_false_fails(tree, text):
+    # PyYAML keeps these plain scalars as strings; yaml.v2 (resolve.go) reads them as numbers
+    assert problems({"parallelism": text}, tree) == []
+    assert problems({"nodeEvents": {"enabled": "y"}}, tree) == []
+    assert problems({"parallelism": "1e3x"}, tree) == [("parallelism", False)]
