@@ -82,15 +82,16 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
-def load(text: str | None) -> Any:
+def load(text: str | None, loader_class: Any = None) -> Any:
     """The value of one YAML document, or None for empty text. Raises Invalid for invalid YAML
-    and TooComplex past the limits (say "too large/deep to judge")."""
+    and TooComplex past the limits (say "too large/deep to judge"). `loader_class`: a subclass of
+    the safe loader (argo.go_decode's reads plain scalars as Go's yaml.v2 does)."""
     text = text or ""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise TooComplex(f"it is larger than {MAX_BYTES // 1024} KiB")
     import yaml
 
-    loader = _loader_class()(text)
+    loader = (loader_class or _loader_class())(text)
     try:
         node = loader.get_single_node()
         if node is None:

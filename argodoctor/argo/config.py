@@ -84,7 +84,7 @@ def parse_controller_config(configmap: dict[str, Any] | None) -> ControllerConfi
 
 def _load(text: str, key: str, problems: list[ConfigProblem], failed: Any = None) -> Any:
     try:
-        return safe_yaml.load(text)
+        return go_decode.load_yaml(text)
     except safe_yaml.Invalid as e:
         problems.append(ConfigProblem(key, f"not valid YAML: {e.problem}", e.line, e.column))
     except safe_yaml.TooComplex as e:
@@ -112,7 +112,7 @@ def _load_setting(key: str, text: str, problems: list[ConfigProblem], failed: An
         def where(line: int | None, column: int | None) -> tuple[int | None, int | None]:
             return (1, max(1, column - len(key) - 2)) if line == 1 and column else (line, column)
     try:
-        parsed = safe_yaml.load(snippet)
+        parsed = go_decode.load_yaml(snippet)
     except safe_yaml.Invalid as e:
         problems.append(ConfigProblem(key, f"not valid YAML: {e.problem}", *where(e.line, e.column)))
         return failed

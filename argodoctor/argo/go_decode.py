@@ -399,24 +399,47 @@ def _decode(value: Any, node: dict[str, Any], schema: Schema, strict: bool, path
     return value
 
 
+class PlainScalar(str):
+    """A plain (unquoted) scalar PyYAML keeps as a string but Go's yaml.v2 reads as a number or a
+    boolean (goyaml.v2 resolve.go: strconv base 0 takes `0o17`, `0x1F`, `017`, `1_000`; yamlStyleFloat
+    takes `1e3`; `y`/`n` are booleans). Made by yaml_v2_loader(); quoted text stays a plain str."""
+
+
+_YAML_V2_PLAIN = re.compile(r"""[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*
+                                |(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)|[yYnN]""", re.X)
 _YAML_V2_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
+@functools.cache
+def yaml_v2_loader() -> Any:
+    """safe_yaml's loader, with the plain scalars yaml.v2 reads as numbers or booleans (and PyYAML's
+    YAML 1.1 resolvers leave as strings: they are tried first) constructed as PlainScalar."""
+    from .. import safe_yaml
+
+    base = safe_yaml._loader_class()
+    loader = type("YamlV2Loader", (base,), {})
+    tag = "tag:argodoctor,2026:yaml-v2-plain"
+    loader.add_implicit_resolver(tag, _YAML_V2_PLAIN, list("0123456789+-.yYnN"))
+    loader.add_constructor(tag, lambda self, node: PlainScalar(self.construct_scalar(node)))
+    return loader
+
+
+def load_yaml(text: str | None) -> Any:
+    """safe_yaml.load with yaml_v2_loader(): for the texts Argo decodes with sigs.k8s.io/yaml."""
+    from .. import safe_yaml
+
+    return safe_yaml.load(text, yaml_v2_loader())
+
+
 def _as_yaml_v2_read(kind: str, value: Any) -> Any:
-    """A string PyYAML kept that yaml.v2 may have read as a number or boolean (goyaml.v2 resolve.go:
-    `1e3`, `0o17`, `0x1F`, `1_000`, `017` through strconv base 0 and yamlStyleFloat; `y`, `n` as
-    booleans), judged as that number or boolean for a numeric or boolean field. Whether the text was
-    quoted is lost in loading: when it was, the controller refuses it and this is a miss, never a
-    false fail."""
-    if not isinstance(value, str):
+    """A PlainScalar judged as the number or boolean yaml.v2 made of it, for a numeric or boolean field."""
+    if not isinstance(value, PlainScalar):
         return value
     if kind == "bool":
         return {"y": True, "Y": True, "n": False, "N": False}.get(value, value)
     if kind not in ("int", "uint", "float"):
         return value
     plain = value.replace("_", "")
-    if not plain or plain[0] not in "0123456789+-.":
-        return value
     try:
         return int(plain, 0)
     except ValueError:

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import safe_yaml
 from .config import ControllerConfig
-from .go_decode import canonical
+from .go_decode import canonical, load_yaml
 from .version import Version
 from .workflows import WORKFLOW_KINDS, Catalogue, describe
 
@@ -102,7 +102,7 @@ def _load(cm: dict[str, Any], key: str, repo: Repository) -> Repository:
         repo.error = f"{repo.source} is not YAML text (a ConfigMap value must be a string)"
         return repo
     try:
-        spec = safe_yaml.load(text or "")
+        spec = load_yaml(text or "")  # plain scalars read as Go's yaml.v2 reads them
     except safe_yaml.Invalid as e:
         repo.error = f"{repo.source} is not valid YAML at line {e.line}, column {e.column}: {e.problem}"
         return repo

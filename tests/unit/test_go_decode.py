@@ -203,9 +203,12 @@ def test_rewrite_controller_config_leaves_nested_problems_to_a_person():
                           "(generated from its config.Config): correct it by hand"]
 
 
-@pytest.mark.parametrize("text", ["1e3", "0o17", "0x1F", "1_000", "+5"])
+@pytest.mark.parametrize("text", ["1e3", "0o17", "0x1F", "1_000", "+5", "017"])
 def test_plain_numbers_yaml_v2_reads_are_not_false_fails(tree, text):
-    # PyYAML keeps these plain scalars as strings; yaml.v2 (resolve.go) reads them as numbers
-    assert problems({"parallelism": text}, tree) == []
-    assert problems({"nodeEvents": {"enabled": "y"}}, tree) == []
-    assert problems({"parallelism": "1e3x"}, tree) == [("parallelism", False)]
+    # PyYAML keeps some plain scalars as strings that yaml.v2 (resolve.go) reads as numbers; quoted,
+    # they are strings to both, and the controller refuses them in an int field
+    assert config_problems(parse_controller_config(cm(parallelism=text)), V3_7_18) == []
+    [found] = config_problems(parse_controller_config(cm(parallelism=f"'{text}'")), V3_7_18)
+    assert "of the wrong type" in found.message
+    assert config_problems(parse_controller_config(cm(nodeEvents="enabled: y\n")), V3_7_18) == []
+    assert config_problems(parse_controller_config(cm(nodeEvents="enabled: 'y'\n")), V3_7_18) != []
