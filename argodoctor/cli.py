@@ -746,7 +746,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     import yaml
     from rich.console import Console
 
-    from .cronjob import CronJobSpec, created_namespace, manifests, not_ours
+    from .cronjob import CronJobSpec, created_namespace, manifests, namespaced_grants, not_ours
     from .fixer import is_subset
     from .model import Action, Plan
 
@@ -785,6 +785,10 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
 
     kube = _kube(args)
     plan = Plan(f"cronjob {args.cronjob_command}")
+    if args.cronjob_command == "uninstall":  # and what a --namespaced-read install put in the namespaces it read
+        named = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs}
+        objs += [o for o in namespaced_grants(kube, spec)
+                 if (o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) not in named]
     for obj in objs if args.cronjob_command == "install" else reversed(objs):
         live = get_live(kube, obj)
         if args.cronjob_command == "install":

@@ -152,3 +152,26 @@ def not_ours(kind: str, live: dict[str, Any]) -> str | None:
     if (meta.get("labels") or {}).get(MANAGED_BY) != "argodoctor":
         return f"{where} does not carry {MANAGED_BY}: argodoctor, so argodoctor did not make it: kept"
     return None
+
+
+def namespaced_grants(kube: Any, spec: CronJobSpec) -> list[dict[str, Any]]:
+    """The Roles and RoleBindings an install with --namespaced-read made in the namespaces it read (their
+    namespaces are not recorded anywhere else): one LIST of each kind cluster-wide, by argodoctor's
+    managed-by label; a binding counts when it binds this job's ServiceAccount to one of its roles, and a
+    Role when such a binding names it."""
+    from .cluster import KINDS
+
+    ours = {f"{spec.name}-reader", f"{spec.name}-events"}
+    query = {"labelSelector": f"{MANAGED_BY}=argodoctor"}
+    bound = [b for b in kube.list(KINDS["RoleBinding"].path(), query=query)
+             if b["metadata"].get("name") in ours and (b.get("roleRef") or {}).get("kind") == "Role"
+             and b["roleRef"].get("name") in ours
+             and any(s.get("kind") == "ServiceAccount" and s.get("name") == spec.name
+                     and s.get("namespace") == spec.namespace for s in b.get("subjects") or [])]
+    wanted = {(b["metadata"].get("namespace"), b["roleRef"]["name"]) for b in bound}
+    roles = [r for r in kube.list(KINDS["Role"].path(), query=query)
+             if (r["metadata"].get("namespace"), r["metadata"].get("name")) in wanted]
+    kinded = [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, **obj}
+              for kind, objs in (("RoleBinding", bound), ("Role", roles)) for obj in objs]
+    return [{**o, "metadata": {"name": o["metadata"]["name"], "namespace": o["metadata"]["namespace"]}}
+            for o in kinded]

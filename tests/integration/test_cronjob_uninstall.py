@@ -84,3 +84,33 @@ def test_uninstall_deletes_the_namespace_install_created(cluster, cli, tmp_path)
     assert not _exists(kube, "/api/v1/namespaces/argodoctor-new")
     # team-a, installed into and uninstalled from before, is untouched by this one.
     assert _exists(kube, "/api/v1/namespaces/team-a/configmaps/keep-me")
+
+
+def test_uninstall_finds_the_roles_a_namespaced_install_put_in_the_namespaces_it_read(cluster, cli, tmp_path):
+    cp, kube = cluster
+    kc = str(cp.kubeconfig())
+    apply_manifests(kube, [ns_obj("argo"), ns_obj("team-b"), ns_obj("team-c"), {
+        # a labelled binding of someone else's ServiceAccount, with argodoctor's name: not this install's
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "argodoctor-reader", "namespace": "team-c",
+                     "labels": {"app.kubernetes.io/managed-by": "argodoctor"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "argodoctor-reader"},
+        "subjects": [{"kind": "ServiceAccount", "name": "argodoctor", "namespace": "elsewhere"}]}])
+    code, out, err = cli("cronjob", "install", "--cronjob-namespace", "argodoctor-nsr", "--namespaced-read",
+                         "--workflow-namespace", "team-b", "--no-events", "--yes", "--kubeconfig", kc,
+                         "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    reader = "/apis/rbac.authorization.k8s.io/v1/namespaces/team-b/{}/argodoctor-reader"
+    assert _exists(kube, reader.format("roles")) and _exists(kube, reader.format("rolebindings"))
+    mark = cp.audit_mark()
+    code, out, err = cli("cronjob", "uninstall", "--cronjob-namespace", "argodoctor-nsr", "--yes", "--kubeconfig",
+                         kc, "--backup-dir", tmp_path)
+    assert code == 0, out + err
+    deleted = [w for w in writes(cp.audit_events(mark)) if w.startswith("delete ")]
+    assert "delete roles team-b/argodoctor-reader" in deleted and "delete rolebindings team-b/argodoctor-reader" \
+        in deleted, deleted
+    assert not _exists(kube, reader.format("roles")) and not _exists(kube, reader.format("rolebindings"))
+    assert _exists(kube, "/apis/rbac.authorization.k8s.io/v1/namespaces/team-c/rolebindings/argodoctor-reader")
+    # one labelled LIST of each kind, cluster-wide: no per-namespace loop
+    lists = [e["requestURI"] for e in cp.audit_events(mark) if e.get("verb") == "list"]
+    assert len([u for u in lists if "/roles" in u or "/rolebindings" in u]) == 2, lists
