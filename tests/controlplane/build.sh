@@ -7,7 +7,8 @@
 # the module in argo/ (Argo pins k8s.io/* v0.33, this module v0.35) and helm v3 by
 # `go install`; both carry their release's version ldflags. The Prometheus Pushgateway
 # (for `check --push-gateway`) is built the same way, with its version ldflags. decodecheck
-# (argo/cmd/decodecheck) decodes Argo's configuration with that same Argo module's code.
+# (argo/cmd/decodecheck) decodes Argo's configuration with that same Argo module's code, and
+# decodecheck-v4 the same source with Argo v4.0.5's (argo-v4/go.mod).
 # Binaries are cached outside the repo, keyed by the pinned versions:
 #   ${ARGODOCTOR_CACHE:-~/.cache/argodoctor}/controlplane/<key>/
 # Prints that directory on stdout; progress goes to stderr.
@@ -26,15 +27,19 @@ fi
 sums=$(cat "$here/go.sum" "$here/argo/go.sum" | sha256sum | cut -c1-12)
 key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_pushgateway-${PUSHGATEWAY_VERSION}_$sums"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller decodecheck helm pushgateway"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller decodecheck decodecheck-v4 helm pushgateway"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
-# decodecheck is this repo's own code: rebuilt when its sources change (a stamp beside it), without
-# changing the key (which would rebuild everything)
-decodecheck_src=$(cat "$here"/argo/cmd/decodecheck/*.go | sha256sum | cut -c1-12)
-if [ "$(cat "$out/decodecheck.src" 2>/dev/null)" != "$decodecheck_src" ] && [[ " $missing " != *" decodecheck "* ]]; then
-  missing="$missing decodecheck"
-fi
+# decodecheck (Argo v3.7.18, module argo/) and decodecheck-v4 (v4.0.5, module argo-v4/) are this repo's
+# own code: rebuilt when their sources or module pins change (a stamp beside each), without changing
+# the key (which would rebuild everything)
+stamp() { cat "$here"/argo/cmd/decodecheck/*.go "$here/$1/go.mod" "$here/$1/go.sum" | sha256sum | cut -c1-12; }
+declare -A stamps=([decodecheck]=$(stamp argo) [decodecheck-v4]=$(stamp argo-v4))
+for b in "${!stamps[@]}"; do
+  if [ "$(cat "$out/$b.src" 2>/dev/null)" != "${stamps[$b]}" ] && [[ " $missing " != *" $b "* ]]; then
+    missing="$missing $b"
+  fi
+done
 if [ -z "$missing" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$out.tmp"
@@ -71,6 +76,16 @@ for b in $missing; do
       # the test helper that decodes Argo's configuration with Argo's own code (argo/cmd/decodecheck)
       (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
         -o "$out.tmp/decodecheck" ./cmd/decodecheck) ;;
+    decodecheck-v4)
+      # the same helper against Argo v4.0.5: its sources with the v4 module path, built in argo-v4's pins
+      src=$(mktemp -d)
+      for f in "$here"/argo/cmd/decodecheck/*.go; do
+        sed 's#github.com/argoproj/argo-workflows/v3#github.com/argoproj/argo-workflows/v4#g' "$f" > "$src/${f##*/}"
+      done
+      cp "$here/argo-v4/go.mod" "$here/argo-v4/go.sum" "$src/"
+      (cd "$src" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
+        -o "$out.tmp/decodecheck-v4" .)
+      rm -rf "$src" ;;
     helm)
       # helm's Makefile: its version, and the Kubernetes version of its client-go (major + 1)
       # as the default capabilities of `helm template` and of the deprecation lint
@@ -96,7 +111,7 @@ for b in $missing; do
 done
 mkdir -p "$out"
 for b in $missing; do mv "$out.tmp/$b" "$out/$b"; done
-[[ " $missing " != *" decodecheck "* ]] || echo "$decodecheck_src" > "$out/decodecheck.src"
+for b in "${!stamps[@]}"; do [[ " $missing " != *" $b "* ]] || echo "${stamps[$b]}" > "$out/$b.src"; done
 rmdir "$out.tmp" 2>/dev/null || true
 echo "built$missing in $(( $(date +%s) - start ))s" >&2
 echo "$out"

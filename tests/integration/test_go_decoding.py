@@ -1,9 +1,10 @@
 """Differential test of argodoctor's Go decoding (argodoctor/argo/go_decode.py) against Argo's own code:
 `decodecheck` (tests/controlplane/argo/cmd/decodecheck), built from the module that pins the
 workflow-controller the integration tests run (argo-workflows v3.7.18), decodes each generated input
-exactly as that controller does.
+exactly as that controller does; `decodecheck-v4`, the same source built in tests/controlplane/argo-v4
+(argo-workflows/v4 v4.0.5), does the same for Argo v4. Every case runs against both.
 
-Generated from the struct tree argodoctor ships for v3.7.18 (not from a list typed in): controller
+Generated from the struct tree argodoctor ships for each release (not from a list typed in): controller
 ConfigMaps in both forms (one `config: |` key, one key per setting) whose field names are spelled in
 varied case (exact, lower, upper, mixed, and the two non-ASCII runes Go folds onto ASCII letters),
 nested through structs, pointers, slices and maps, with unknown fields injected at several depths;
@@ -33,7 +34,8 @@ from argodoctor.argo_config import config_problems
 
 pytestmark = pytest.mark.integration
 
-VERSION = Version(3, 7, 18)
+# Each Argo release with a generated tree and a decodecheck built from its module (build.sh).
+RELEASES = {"v3.7.18": "decodecheck", "v4.0.5": "decodecheck-v4"}
 CONFIGMAPS = 400
 REPOSITORIES = 150
 MAX_DEPTH = 6
@@ -48,18 +50,28 @@ DEEP = ("workflowDefaults", "mainContainer", "executor", "artifactRepository", "
         "retentionPolicy", "workflowRestrictions", "columns", "resourceRateLimit", "images")
 
 
+@pytest.fixture(scope="module", params=sorted(RELEASES))
+def release(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def decodecheck(server_bin: Path) -> Path:
-    path = server_bin / "decodecheck"
+def decodecheck(server_bin: Path, release: str) -> Path:
+    path = server_bin / RELEASES[release]
     if not path.exists():
         pytest.fail(f"{path} is missing: tests/controlplane/build.sh builds it")
     return path
 
 
 @pytest.fixture(scope="module")
-def tree() -> go_decode.Schema:
-    schema = go_decode.schema_for(VERSION)
-    assert schema is not None, "argodoctor ships no struct tree for v3.7.18"
+def version(release: str) -> Version:
+    return Version(*(int(x) for x in release[1:].split(".")))
+
+
+@pytest.fixture(scope="module")
+def tree(version: Version) -> go_decode.Schema:
+    schema = go_decode.schema_for(version)
+    assert schema is not None, f"argodoctor ships no struct tree for {version}"
     return schema
 
 
@@ -184,11 +196,12 @@ ODD_TEXTS = ["a: 1\n  b: 2", "# c\nenabled: true", "\n\nenabled: true\n\n", "{en
              "- a", "", "null", "~", "enabled:\n  true", "  \n enabled: true", "enabled: true\r\n",
              "\"enabled\": true", "? enabled\n: true", "&a {enabled: true}", "enabled: !!bool true", "{}", "[]",
              "enabled: yes", "enabled: on", "Enabled: 0x1", "3", "'3'", "3.0", "-1", "x: y", "'x: y'", "017",
-             "1_000", ".5", "9223372036854775808", "true"]
+             "1_000", ".5", "9223372036854775808", "true", "1e3", "0o17", "-2E-3", "0b101", "+7", "'1e3'",
+             "\"0o17\"", "y", "N"]
 KEYS_FORM = [{key: text} for key in ("nodeEvents", "NODEEVENTS", "parallelism", "instanceID") for text in ODD_TEXTS]
 
 
-def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_decode.Schema):
+def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_decode.Schema, version: Version):
     gen = Generator(tree, seed=23, unknown_rate=0.08, mistype_rate=0.03, twice_rate=0.05)
     cases = FIXED + KEYS_FORM + [configmap_data(gen, "config" if i % 2 else "keys") for i in range(CONFIGMAPS)]
     go = run(decodecheck, "config", cases)
@@ -196,7 +209,7 @@ def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_dec
     disagreements = []
     for data, verdict in zip(cases, go, strict=True):
         cm = {"metadata": {"namespace": "argo", "name": "workflow-controller-configmap"}, "data": data}
-        problems = config_problems(parse_controller_config(cm), VERSION)
+        problems = config_problems(parse_controller_config(cm), version)
         go_ok = "error" not in verdict
         if go_ok == (not problems):
             counts["both accept" if go_ok else "both refuse"] += 1
@@ -206,7 +219,7 @@ def test_ad103_decides_as_the_controller_decodes(decodecheck: Path, tree: go_dec
             continue
         counts["disagree"] += 1
         disagreements.append((data, verdict, [p.message for p in problems]))
-    print(f"\n{len(cases)} ConfigMaps ({len(FIXED) + len(KEYS_FORM)} written by hand; generated: "
+    print(f"\n{version}: {len(cases)} ConfigMaps ({len(FIXED) + len(KEYS_FORM)} written by hand; generated: "
           f"{gen.injected} unknown fields, {gen.mistyped} values of another type, "
           f"{gen.twice} fields spelled twice): {counts}")
     expected = ["ok", 'json: unknown field "foo"', "ok", 'json: unknown field "semaphore"',
@@ -235,7 +248,7 @@ def _at(value: Any, path: tuple[Any, ...]) -> Any:
     return value
 
 
-def test_repository_entries_read_as_argo_reads_them(decodecheck: Path, tree: go_decode.Schema):
+def test_repository_entries_read_as_argo_reads_them(decodecheck: Path, tree: go_decode.Schema, version: Version):
     gen = Generator(tree, seed=31, unknown_rate=0.1)
     root = tree.resolve(tree.roots["artifactRepository"])
     specs = [gen.struct(root, 0) for _ in range(REPOSITORIES)]
@@ -251,19 +264,16 @@ def test_repository_entries_read_as_argo_reads_them(decodecheck: Path, tree: go_
             assert _at(repo.spec, path) == value, (text, path, value, repo.spec)
             compared += 1
         renamed += repo.spec != spec
-    print(f"\n{REPOSITORIES} repository entries: {compared} decoded fields read alike, "
+    print(f"\n{version}: {REPOSITORIES} repository entries: {compared} decoded fields read alike, "
           f"{renamed} entries needed case-insensitive matching")
     assert compared > REPOSITORIES and renamed > REPOSITORIES // 4
 
 
-# Known gaps, each a miss or a false fail against Go: they XPASS (and so fail) once fixed.
-#  - yaml.v2 (resolve.go) reads a plain `1e3` as a float and `0o17` as an int (strconv base 0);
-#    PyYAML keeps both as strings, so AD103 calls them the wrong type (a false fail);
-#  - yaml.v2's strict mode refuses a key set twice in one mapping; AD103 does not see it (a miss).
-@pytest.mark.xfail(strict=True, reason="PyYAML and yaml.v2 resolve these plain scalars/duplicates differently")
-@pytest.mark.parametrize("data", [{"parallelism": "1e3"}, {"parallelism": "0o17"},
-                                  {"nodeEvents": "enabled: true\nenabled: false"}])
-def test_known_yaml_gaps(decodecheck: Path, data: dict[str, str]):
+# A known gap (a miss): yaml.v2's strict mode refuses a key set twice in one mapping (`key "enabled"
+# already set in map`); AD103 does not see it. It XPASSes (and so fails) once argodoctor finds it.
+@pytest.mark.xfail(strict=True, reason="yaml.v2 strict refuses duplicate keys; PyYAML keeps the last")
+@pytest.mark.parametrize("data", [{"nodeEvents": "enabled: true\nenabled: false"}])
+def test_known_yaml_gaps(decodecheck: Path, version: Version, data: dict[str, str]):
     [verdict] = run(decodecheck, "config", [data])
     cm = {"metadata": {"namespace": "argo", "name": "workflow-controller-configmap"}, "data": data}
-    assert ("error" not in verdict) == (not config_problems(parse_controller_config(cm), VERSION))
+    assert ("error" not in verdict) == (not config_problems(parse_controller_config(cm), version))

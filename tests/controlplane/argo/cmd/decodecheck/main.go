@@ -2,9 +2,10 @@
 // does, for tests/integration/test_go_decoding.py (the oracle for argodoctor/argo/go_decode.py).
 //
 //	decodecheck config      one JSON object per stdin line: a workflow-controller ConfigMap's
-//	                        `data`; decoded by config.Controller.Parse (config/controller.go
+//	                        `data`; decoded by config.Controller.Get (config/controller.go
 //	                        parseConfigMap: the `config` key, or every key joined into one YAML
-//	                        text, then sigs.k8s.io/yaml UnmarshalStrict into config.Config)
+//	                        text, then sigs.k8s.io/yaml UnmarshalStrict into config.Config), which
+//	                        reads it from a fake clientset (Argo v4 has no Parse)
 //	decodecheck repository  one JSON string per stdin line: an `artifact-repositories` entry;
 //	                        decoded as workflow/artifactrepositories/artifactrepositories.go
 //	                        does (yaml.Unmarshal into a v1alpha1.ArtifactRepository, not strict);
@@ -16,6 +17,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -23,6 +25,8 @@ import (
 	"github.com/argoproj/argo-workflows/v3/config"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	apiv1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 )
 
@@ -44,8 +48,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "unknown mode %q\n", os.Args[1])
 		os.Exit(2)
 	}
-	// Parse does not use the clientset: it decodes the ConfigMap it is given.
-	controller := config.NewController("argo", "workflow-controller-configmap", nil)
+	ctx := context.Background()
+	meta := metav1.ObjectMeta{Namespace: "argo", Name: "workflow-controller-configmap"}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 64<<20)
 	out := bufio.NewWriter(os.Stdout)
@@ -60,7 +64,8 @@ func main() {
 				fmt.Fprintln(os.Stderr, "bad input line:", err)
 				os.Exit(2)
 			}
-			_, err = controller.Parse(&apiv1.ConfigMap{Data: data})
+			clientset := fake.NewSimpleClientset(&apiv1.ConfigMap{ObjectMeta: meta, Data: data})
+			_, err = config.NewController(meta.Namespace, meta.Name, clientset).Get(ctx)
 		} else {
 			var text string
 			if err = json.Unmarshal(in.Bytes(), &text); err != nil {
