@@ -24,7 +24,7 @@ def config_action(ctx: Context, changes: dict[str, Any], reason: str) -> Action:
         if config.form == "mixed":  # fold the stray keys into `config`, the form the controller reads
             for key in data:
                 if key != "config" and key not in changes:
-                    text = argo.set_config_key(text, key, config.settings.get(key))
+                    text = argo.set_config_key(text, key, (config.raw or config.settings).get(key))  # as written
             new = {"config": text}
             remove = [("data", k) for k in data if k != "config"]
     else:

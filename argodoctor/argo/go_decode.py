@@ -137,7 +137,18 @@ def decode(value: Any, root: str, schema: Schema, strict: bool) -> Decoded:
     if problems:  # sigs.k8s.io/yaml stops at its first conversion error
         return Decoded(value, problems)
     canonical = _decode(as_json, node, schema, strict, "", problems)
-    return Decoded(canonical, problems)
+    return Decoded(_plain(canonical), problems)
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every PlainScalar a plain str again: what readers downstream get."""
+    if isinstance(value, PlainScalar):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def decode_field(value: Any, field: str, schema: Schema, strict: bool) -> Decoded:
@@ -421,6 +432,12 @@ def yaml_v2_loader() -> Any:
     tag = "tag:argodoctor,2026:yaml-v2-plain"
     loader.add_implicit_resolver(tag, _YAML_V2_PLAIN, list("0123456789+-.yYnN"))
     loader.add_constructor(tag, lambda self, node: PlainScalar(self.construct_scalar(node)))
+    # written back (a fix's plan) as the plain text it was read from
+    import yaml
+
+    for dumper in (yaml.SafeDumper, getattr(yaml, "CSafeDumper", None)):
+        if dumper is not None:
+            dumper.add_representer(PlainScalar, lambda d, data: d.represent_str(str(data)))
     return loader
 
 

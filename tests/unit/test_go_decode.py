@@ -212,3 +212,15 @@ def test_plain_numbers_yaml_v2_reads_are_not_false_fails(tree, text):
     assert "of the wrong type" in found.message
     assert config_problems(parse_controller_config(cm(nodeEvents="enabled: y\n")), V3_7_18) == []
     assert config_problems(parse_controller_config(cm(nodeEvents="enabled: 'y'\n")), V3_7_18) != []
+
+
+def test_rewrite_folds_a_mixed_form_keeping_names_and_plain_numbers_as_written():
+    import yaml
+    from argodoctor.remediations.rewrite_controller_config import RewriteControllerConfig
+
+    from .builders import configmap, context, controller
+
+    cm = configmap("workflow-controller-configmap", "argo", {"config": "instanceID: ci\n", "Parallelism": "1e3"})
+    [action] = RewriteControllerConfig().plan(context(controller("v3.7.18"), cm)).actions
+    text = action.desired["data"]["config"]
+    assert "Parallelism: 1e3" in text and yaml.safe_load(text) == {"instanceID": "ci", "Parallelism": "1e3"}
