@@ -261,3 +261,24 @@ def test_install_argo_plans_kinds_and_names_and_notes_the_digest():
     assert any(d.startswith("create CustomResourceDefinition workflows.argoproj.io") for d in described)
     assert any(d.startswith("create Deployment argo/workflow-controller") for d in described)
     assert "sha256 08042a842ac3d51b" in plan.notes[0] and "the release file Argo v3.7.18 install.yaml" in plan.notes[0]
+
+
+def test_setting_names_match_case_insensitively_and_nested_unknowns_are_found():
+    # encoding/json (decode.go object(): exact name, else fold.go's case folding) fills artifactRepository
+    # from `ArtifactRepository` and parallelism from `Parallelism`: neither is unknown nor removed by the
+    # fix; `foo` is, and with v3.7.18's tree so is mainContainer.imagez (UnmarshalStrict at every depth).
+    from argodoctor.remediations.rewrite_controller_config import RewriteControllerConfig
+
+    cm = controller_configmap(form="config", repo=None, ArtifactRepository={"S3": {"bucket": "b"}}, Parallelism=10,
+                              mainContainer={"imagePullPolicy": "Always", "imagez": "x"}, foo=1)
+    for version, nested in (("v3.7.18", True), ("v3.5.15", False)):
+        messages = [r.message for r in run_checks(select_checks(["AD103"]), context(controller(version), cm))]
+        assert any('unknown field "foo"' in m for m in messages), messages
+        assert any("mainContainer.imagez" in m for m in messages) is nested, messages
+        assert not any("ArtifactRepository" in m or "Parallelism" in m for m in messages), messages
+        [a] = RewriteControllerConfig().plan(context(controller(version), cm)).actions
+        config = yaml.safe_load(a.desired["data"]["config"])
+        assert "foo" not in config and config["ArtifactRepository"] == {"S3": {"bucket": "b"}}
+        assert config["Parallelism"] == 10
+    repo = argo.resolve_default_repository("team-a", {}, argo.parse_controller_config(cm))
+    assert repo.spec == {"s3": {"bucket": "b"}} and repo.kind == "s3"
