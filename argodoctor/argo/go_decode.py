@@ -11,23 +11,26 @@ steps, followed here one for one:
    string ("2024"); a NaN or infinity that stays a number cannot be marshalled: an error. The target
    of a key is found as encoding/json finds it, except that a field promoted from an embedded struct
    is recursed into through the embedded field (t.Field(f.index[0])), so no coercion happens there.
-2. encoding/json into the Go structs (go/src/encoding/json/decode.go object() and literalStore, Go
-   1.25): a key takes the field of exactly its name, else the first field (in field order) whose name
-   folds to the same (fold.go foldName: ASCII case, plus U+017F and U+212A, which fold to S and K), so
-   `repoUrl` fills RepoURL; an unknown key is an error under DisallowUnknownFields, which
-   UnmarshalStrict sets, at every depth; a value of the wrong JSON kind is an error (UnmarshalTypeError)
-   whether strict or not; null leaves a field alone, except a non-pointer type with its own
-   UnmarshalJSON, which gets the null (metav1.Duration then fails: `time: invalid duration ""`). Inside
-   such a type (Quantity, IntOrString, wfv1.Item, ParallelSteps ...) the type's own code decides; the
-   ones not modelled below accept anything here (a miss, never a false fail).
+2. encoding/json into the Go structs (go/src/encoding/json/decode.go object() and literalStore,
+   encode.go typeFields, fold.go: Go 1.25, which argo-workflows v3.7.18's and v4.0.5's go.mod name;
+   the same in the Go 1.26.8 that builds the oracle, tests/controlplane/argo/cmd/decodecheck): a key
+   takes the field of exactly its name, else the first field (in field order) whose name folds to the
+   same (fold.go foldName: ASCII case, plus U+017F and U+212A, which fold to S and K), so `repoUrl`
+   fills RepoURL; an unknown key is an error under DisallowUnknownFields, which UnmarshalStrict sets,
+   at every depth; a value of the wrong JSON kind is an error (UnmarshalTypeError) whether strict or
+   not; null leaves a field alone, except a non-pointer type with its own UnmarshalJSON, which gets
+   the null (metav1.Duration then fails: `time: invalid duration ""`). Inside such a type (Quantity,
+   IntOrString, wfv1.Item, ParallelSteps ...) the type's own code decides; the ones not modelled below
+   accept anything here (a miss, never a false fail).
 
 The struct trees are not typed in: `decodecheck schema` (tests/controlplane/argo/cmd/decodecheck/
 schema.go) walks config.Config and v1alpha1.ArtifactRepository with reflect at a pinned Argo release,
 into config-tree-<version>.json beside this file; `tools/gen-config-tree.sh` regenerates them. Only
 the releases the Go module proxy serves are generated (v3.7.18, v4.0.5); for other versions nested
 keys are not judged (AD103 falls back to argodoctor/argo_config.py's top-level tables).
-Not followed: YAML-level differences between PyYAML and Go's yaml.v2 (duplicate keys, which
-UnmarshalStrict refuses; `y`/`n` as booleans; sexagesimal integers).
+YAML itself is read by PyYAML with the plain scalars yaml.v2 reads as numbers or booleans marked
+(load_yaml, PlainScalar). Not followed: duplicate keys (UnmarshalStrict refuses them: a miss) and
+PyYAML's YAML 1.1 sexagesimal integers (`1:30`, a string to yaml.v2).
 """
 from __future__ import annotations
 
