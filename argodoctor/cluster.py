@@ -194,6 +194,8 @@ class ClusterView:
         self.missing_kinds: set[str] = set()  # kinds the server does not serve (CRD absent)
         # The parse boundary (shapes): objects the checks could not trust, held back with what is wrong.
         self.malformed: dict[str, list[tuple[str | None, str, str]]] = {}  # kind -> [(ns, Kind/name, why)]
+        # Documents of no kind a check could own (`kind: null`): [(which document, why)], reported apart.
+        self.rejected: list[tuple[str, str]] = []
         # Kinds argodoctor was told not to read (check --no-secrets), and why: never asked for; the checks
         # that read them report skip (runner), and list() raises as if forbidden.
         self.unread: dict[str, str] = {}
@@ -267,6 +269,11 @@ class ClusterView:
             self._by_namespace[kind] = by_ns
         return list(by_ns.get(namespace, ()))
 
+    def unseen(self, namespace: str | None) -> str | None:
+        """Why this view cannot tell what namespace holds (None: it sees it whole): an object it lacks there
+        may exist, so it is no verdict."""
+        return None
+
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         index = self._index.get(kind)
         if index is None:
@@ -307,6 +314,12 @@ class LiveView(ClusterView):
         self.lists = 0  # kinds LISTed (each once per run)
         self._asked: set[str] = set()  # kinds a prefetch is listing or has listed
 
+    def unseen(self, namespace: str | None) -> str | None:
+        if self.namespaces is None or not namespace or namespace in self.namespaces:
+            return None
+        return (f"namespace {namespace} is not read (--namespaced-read reads {', '.join(self.namespaces)}); "
+                "add it with --workflow-namespace, or check without --namespaced-read, to judge it")
+
     def prefetch(self, kinds: Iterable[str], workers: int = 4) -> Callable[[], None]:
         wanted = [k for k in dict.fromkeys(kinds) if k in KINDS and k not in self._cache and k not in self._asked
                   and k not in self.unread]
@@ -346,7 +359,11 @@ class SnapshotView(ClusterView):
         super().__init__()
         self.name = path
         self._objects: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
-        for doc in load_documents(path) if objects is None else objects:
+        for n, doc in enumerate(load_documents(path, self.rejected) if objects is None else objects, 1):
+            why = shapes.document_problem(doc) if isinstance(doc, dict) else None
+            if why:  # given objects (check -f): the files' reader names where they came from
+                self.rejected.append((f"object {n}", why))
+                continue
             kind = doc.get("kind") if isinstance(doc, dict) else None
             if isinstance(kind, str) and kind in KINDS:
                 self._objects[kind].append(doc)
@@ -413,17 +430,28 @@ def _parse(file: str) -> list[Any]:
         raise UserError(f"snapshot file {file} is not valid YAML/JSON{at}: {e.problem}") from None
 
 
-def load_documents(path: str) -> Iterable[dict[str, Any]]:
-    """Every Kubernetes object in the files under path, with List objects flattened."""
+def load_documents(path: str, rejected: list[tuple[str, str]] | None = None) -> Iterable[dict[str, Any]]:
+    """Every Kubernetes object in the files under path, with List objects flattened. A document or item
+    whose kind or apiVersion is not a string (`kind: null`) is left out and, given `rejected`, named there."""
     for file in _files(path):
         docs = _parse(file)
-        for doc in docs:
+        for n, doc in enumerate(docs, 1):
             if doc is None:
                 continue
             if not isinstance(doc, dict):
                 raise UserError(f"snapshot file {file}: a document is not a Kubernetes object")
+            why = shapes.document_problem(doc)
+            if why:
+                if rejected is not None:
+                    rejected.append((f"snapshot file {file}, document {n}", why))
+                continue
             if doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
-                yield from (i for i in doc["items"] if isinstance(i, dict))
+                for i, item in enumerate(doc["items"]):
+                    why = shapes.document_problem(item) if isinstance(item, dict) else None
+                    if why and rejected is not None:
+                        rejected.append((f"snapshot file {file}, document {n}, items[{i}]", why))
+                    elif isinstance(item, dict) and not why:
+                        yield item
             else:
                 yield doc
 

@@ -63,8 +63,15 @@ def _is_ip(host: str) -> bool:
     try:
         socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
         return True
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the text
         return False
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in text, shown escaped ('\\x00'), or None: no host name holds one,
+    and the resolver refuses a NUL outright (ValueError), so such an endpoint is never looked up."""
+    found = next((c for c in text if ord(c) < 0x20 or ord(c) == 0x7F), None)
+    return None if found is None else repr(found)[1:-1]
 
 
 def in_cluster() -> bool:
@@ -401,6 +408,9 @@ def choose_target(s: S3Settings, workflow_ns: str, *, view: Any, namespaces: Abs
     if ref is None or in_cluster():
         return Target(s.host, s.port, secure, "direct", s.host)
     state = service_state(view, ref)
+    if state.service is None and view.unseen(ref.namespace):
+        raise NoRoute(f"{s.endpoint} is the in-cluster Service {ref.namespace}/{ref.name}, but "
+                      f"{view.unseen(ref.namespace)}", broken=False)
     if state.external_name:  # where a workflow pod's connection goes, reachable from here as well
         return Target(state.external_name, s.port, secure,
                       f"ExternalName Service {ref.namespace}/{ref.name} to {state.external_name}", s.host)

@@ -57,6 +57,12 @@ class ControllerRunning(Check):
 
     def run(self, ctx: Context) -> Iterable[Result]:
         c = ctx.controller
+        read = getattr(ctx.view, "namespaces", None)  # check --namespaced-read: other namespaces are not seen
+        if c.deployment is None and read:
+            yield self.skipped(f"no workflow-controller Deployment in the namespaces read ({', '.join(read)}, "
+                               "--namespaced-read): check --controller-namespace, or check without --namespaced-read",
+                               namespace=c.namespace)
+            return
         if c.deployment is None and ctx.view.partial:
             yield self.skipped(not_in_files(f"a workflow-controller Deployment (looked for first in {c.namespace})"),
                                namespace=c.namespace)

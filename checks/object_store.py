@@ -157,6 +157,11 @@ class ObjectStoreService(Check):
             for repo in other_repositories(ctx, ns):
                 yield self.skipped(not_probed(repo), namespace=ns, object=_cm(repo))
             for repo, s in s3_repositories(ctx, ns):
+                bad = s3.control_character(s.endpoint or "")
+                if bad:  # not a host name: cannot be judged here (AD202 judges the endpoint's form)
+                    yield self.errored(f"the endpoint of {repo.source} holds a control character ({bad}): it names "
+                                       "no host, so no Service is looked up", namespace=ns, object=_cm(repo))
+                    continue
                 ref = s3.service_of(s, ns, namespaces)
                 if ref is None:
                     yield self.skipped(f"{s.endpoint or 'no endpoint'} is not an in-cluster Service name",
@@ -168,6 +173,9 @@ class ObjectStoreService(Check):
         state = s3.service_state(ctx.view, ref)
         obj = f"Service/{ref.name}"
         where = f"{ref.namespace}/{ref.name}"
+        if state.service is None and ctx.view.unseen(ref.namespace):
+            return self.skipped(f"Service {where}, which endpoint {s.endpoint} names: {ctx.view.unseen(ref.namespace)}",
+                                namespace=ns, object=obj)
         if state.service is None:
             others = s3.service_namespaces(ctx).get(ref.name, [])
             if others:
