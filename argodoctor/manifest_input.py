@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from . import safe_yaml
+from . import safe_yaml, shapes
 from .cluster import KINDS, LiveView, SnapshotView
 from .errors import KubeError, UserError
 
@@ -36,6 +36,7 @@ class Manifests:
     sources: list[str]
     implied: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
     data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = dataclasses.field(default_factory=dict)
+    rejected: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (where, why): `kind: null`
 
     @functools.cached_property
     def _by_name(self) -> dict[tuple[str, str], list[tuple[str, str, str]]]:
@@ -87,8 +88,13 @@ def read(paths: list[str], namespace: str) -> Manifests:
     locations: dict[tuple[str, str, str], dict[str, Any]] = {}
     data_lines: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = {}
     pods: dict[tuple[str, str, str], tuple[str, dict[str, Any]]] = {}  # workload -> (namespace, its pods' labels)
+    rejected: list[tuple[str, str]] = []
     for file, text in _texts(paths):
         for obj, (line, keys) in _objects(file, text):
+            why = shapes.document_problem(obj)
+            if why:  # no kind a check could own: named in the report, not guessed at
+                rejected.append((f"the document at {_shown(file)}:{line}", why))
+                continue
             kind = obj.get("kind")
             meta = obj.get("metadata")
             labels = _pod_labels(obj)
@@ -110,7 +116,7 @@ def read(paths: list[str], namespace: str) -> Manifests:
             locations[key] = {"file": _shown(file), "line": line}
             data_lines[key] = keys
     return Manifests(objects, locations, [_shown(p) for p in paths], _implied(objects, list(pods.values())),
-                     data_lines)
+                     data_lines, rejected)
 
 
 # What keeps pods running, and where the labels of those pods are: a Service selecting them gets ready
@@ -276,6 +282,7 @@ class OverlayView(LiveView):
         super().__init__(kube)
         self.manifests = manifests
         self.name = f"{kube.name} + {', '.join(manifests.sources)}"
+        self.rejected = manifests.rejected
 
     def _iter(self, kind: Any) -> Iterator[dict[str, Any]]:
         seen = self.manifests.keys(kind.name)
@@ -295,4 +302,5 @@ def offline_view(manifests: Manifests) -> SnapshotView:
     objs = [o for kind in (manifests.objects, manifests.implied) for group in kind.values() for o in group]
     view = SnapshotView(", ".join(manifests.sources), objs)
     view.partial = True
+    view.rejected = manifests.rejected
     return view

@@ -131,4 +131,8 @@ def malformed_results(ctx: Context, checks: list[type[Check]]) -> list[Result]:
             where = f" in {ns}" if ns else ""
             out.append(owner().errored(f"{obj.replace('/', ' ', 1)}{where} cannot be judged: {why}; every check "
                                        "leaves it out", namespace=ns, object=obj))
+    # documents of no known kind (`kind: null`): no check reads them, so the first selected one says so
+    for which, why in getattr(ctx.view, "rejected", [])[:100] if checks else ():
+        out.append(checks[0]().errored(f"{which} is not read as a Kubernetes object: {why}; every check "
+                                       "leaves it out"))
     return out

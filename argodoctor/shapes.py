@@ -213,6 +213,38 @@ def problem(kind: str, obj: Any, namespaced: bool) -> str | None:
         return "metadata.name is missing"
     if namespaced and not meta.get("namespace"):
         return "metadata.namespace is missing"
+    return _control_character(meta)
+
+
+# The API server stores no control character in a name, namespace, label or annotation key: apimachinery
+# v0.35.4 pkg/util/validation/validation.go IsDNS1123Subdomain/IsDNS1123Label (names), IsQualifiedName
+# (label keys; annotation keys, pkg/api/validation/objectmeta.go ValidateAnnotations) and IsValidLabelValue
+# allow only [-._a-zA-Z0-9/]. One here is a hand-made or damaged file: held back, as a NUL would reach
+# lookups and the resolver (ValueError: embedded null character). Annotation values are free text.
+_CONTROL = {chr(c) for c in range(0x20)} | {"\x7f"}
+
+
+def _control_character(meta: dict[str, Any]) -> str | None:
+    labels = meta.get("labels") or {}
+    fields = [("metadata.name", meta.get("name")), ("metadata.namespace", meta.get("namespace")),
+              *(("metadata.labels", t) for kv in labels.items() for t in kv),
+              *(("metadata.annotations", k) for k in meta.get("annotations") or {})]
+    for where, text in fields:
+        if isinstance(text, str) and not _CONTROL.isdisjoint(text):
+            bad = next(c for c in text if c in _CONTROL)
+            return (f"{where}: holds a control character ({repr(bad)[1:-1]}), which no object stored by the API "
+                    "server has")
+    return None
+
+
+def document_problem(doc: dict[str, Any]) -> str | None:
+    """What keeps a mapping from being read as an object of some kind: a `kind` or `apiVersion` that is
+    there but not a string (null, a number). Such a document is no object of any kind argodoctor knows,
+    so no check's schema can name it: the view reports it apart. An absent kind is a document of no
+    kind (a comment-only or foreign one), left out as before."""
+    for field in ("kind", "apiVersion"):
+        if field in doc and not isinstance(doc[field], str):
+            return f"{field}: expected a string, got {_type_name(doc[field])}"
     return None
 
 

@@ -1,8 +1,10 @@
 """Property-based fuzzing of `argodoctor check --snapshot` (Hypothesis): the seed's snapshot and richer
 fixtures, mutated by the families hostile or broken clusters show (values of the wrong type, Secrets whose
 `data` is not a mapping, odd RBAC subjects, specs that are lists, Nodes without nodeInfo, objects without
-names, deep nesting, alias bombs in embedded YAML, credentials where a selector belongs), run through the
-real CLI. Invariants: exit 0/1/2, a JSON report on 0/1 and one line on stderr on 2, never a traceback,
+names, deep nesting, alias bombs in embedded YAML, credentials where a selector belongs, null where a
+document's kind, apiVersion, name or namespace belongs, control characters and NUL in names, labels,
+annotations and the repository endpoint that the Service lookup reads), run through the real CLI.
+Invariants: exit 0/1/2, a JSON report on 0/1 and one line on stderr on 2, never a traceback,
 no result naming a Python exception, and no planted credential anywhere in the output.
 
 A bounded number of examples runs in CI; ARGODOCTOR_FUZZ_EXAMPLES=10000 runs a longer campaign. Every
@@ -49,10 +51,15 @@ def base_objects() -> list[dict]:
                       {"name": "h", "http": {"url": "http://x"}}])
     cwt = {"apiVersion": "argoproj.io/v1alpha1", "kind": "ClusterWorkflowTemplate", "metadata": {"name": "c"},
            "spec": {"templates": [{"name": "t", "container": {"image": "a"}}]}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio", "namespace": "team-a",
+           "labels": {"app": "minio"}, "annotations": {"note": "x"}},
+           "spec": {"selector": {"app": "minio"}, "ports": [{"name": "api", "port": 9000, "targetPort": 9000}]}}
+    eps = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "minio", "namespace": "team-a"},
+           "subsets": [{"addresses": [{"ip": "10.0.0.9"}], "ports": [{"name": "api", "port": 9000}]}]}
     return [controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"), rb, cr,
             node, ns, sa, repos, wf, workflow("team-b", kind="CronWorkflow"),
             workflow("team-c", kind="WorkflowTemplate", workflowTemplateRef={"name": "c", "clusterScope": True}),
-            cwt, *crds()]
+            cwt, *crds(), svc, eps]
 
 
 ODD_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**12), st.text(max_size=8),
@@ -89,8 +96,18 @@ def mutated(draw):
     objs = copy.deepcopy(base_objects())
     for _ in range(draw(st.integers(1, 4))):
         i = draw(st.integers(0, len(objs) - 1))
-        family = draw(st.sampled_from(["value", "drop", "bomb", "credential", "list-spec", "no-meta"]))
+        family = draw(st.sampled_from(["value", "drop", "bomb", "credential", "list-spec", "no-meta",
+                                       "null-top", "control"]))
         obj = objs[i]
+        if family == "null-top":  # null (or another scalar) where a document's top-level string belongs
+            field = draw(st.sampled_from(TOP_STRINGS))
+            value = draw(st.sampled_from([None, None, 5, True, ""]))
+            if field[0] != "metadata" or isinstance(obj.get("metadata"), dict):
+                put(obj, field, value)
+            continue
+        if family == "control":
+            plant_control(obj, draw(st.sampled_from(CONTROL_TARGETS)), draw(CONTROL_TEXT))
+            continue
         if family == "no-meta":
             if draw(st.booleans()):
                 obj.pop("metadata", None)
@@ -118,6 +135,34 @@ def mutated(draw):
     return objs
 
 
+TOP_STRINGS = [("kind",), ("apiVersion",), ("metadata", "name"), ("metadata", "namespace")]
+CONTROL_TARGETS = ["name", "namespace", "label-key", "label-value", "annotation-key", "annotation-value",
+                   "endpoint"]
+# NUL and other control characters, alone or inside a plausible name
+CONTROL_TEXT = st.builds(lambda a, c, b: a + c + b, st.sampled_from(["", "minio", "team-a"]),
+                         st.sampled_from(["\x00", "\x01", "\n", "\t", "\x1b", "\x7f"]),
+                         st.sampled_from(["", "x", ":9000"]))
+
+
+def plant_control(obj: dict, target: str, text: str) -> None:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return
+    if target in ("name", "namespace"):
+        meta[target] = text
+    elif target.startswith("label") or target.startswith("annotation"):
+        field = "labels" if target.startswith("label") else "annotations"
+        found = meta.get(field) if isinstance(meta.get(field), dict) else {}
+        meta[field] = {**found, **({text: "v"} if target.endswith("key") else {"k": text})}
+    elif obj.get("kind") == "ConfigMap" and isinstance(obj.get("data"), dict):
+        for key, value in list(obj["data"].items()):
+            if isinstance(value, str) and "endpoint:" in value:
+                repo = yaml.safe_load(value)
+                if isinstance(repo, dict) and isinstance(repo.get("s3"), dict):
+                    repo["s3"]["endpoint"] = text
+                    obj["data"][key] = yaml.safe_dump(repo)  # a NUL written as "\0", as YAML escapes it
+
+
 def plant_credential(objs: list[dict], where: str) -> None:
     """A credential where a secret value or a secret selector belongs: it must never be echoed."""
     for obj in objs:
@@ -132,8 +177,13 @@ def plant_credential(objs: list[dict], where: str) -> None:
 
 
 def check_invariants(objs, cli, tmp_path):
-    snap = tmp_path / "snap.json"
-    snap.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}))
+    snap = tmp_path / "snap"
+    snap.mkdir(exist_ok=True)
+    # objects of no string kind go in as documents of their own (a List's items are read apart)
+    loose = [o for o in objs if not isinstance(o.get("kind"), str)]
+    (snap / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                                "items": [o for o in objs if o not in loose]}))
+    (snap / "loose.yaml").write_text(yaml.safe_dump_all(loose) if loose else "")
     code, out, err = cli("check", "--snapshot", str(snap), "-o", "json")
     assert code in (0, 1, 2), (code, err)
     assert "Traceback" not in out + err, err
@@ -144,6 +194,8 @@ def check_invariants(objs, cli, tmp_path):
     doc = json.loads(out)
     for r in doc["results"]:
         assert not EXCEPTION_NAMES.search(r["message"]), r
+    if any("kind" in o and not isinstance(o["kind"], str) for o in loose):  # named, the rest judged
+        assert any("is not read as a Kubernetes object" in r["message"] for r in doc["results"]), doc["results"]
     assert CREDENTIAL not in out + err and CREDENTIAL_B64 not in out + err
 
 
@@ -162,5 +214,11 @@ def check_invariants(objs, cli, tmp_path):
                                        {"workflows.argoproj.io/default-artifact-repository": "r"}) | {
     "data": {"r": True}}, workflow("team-a")])  # a ConfigMap value that is not text
 @example(objs=[{**controller(), "spec": {"template": None}}])  # a null where the pod template belongs
+# issue 23 item 5: `kind: null` crashed the snapshot loader (exit 3); a NUL in the repository endpoint
+# reached the Service lookup (AD501: ValueError: embedded null character)
+@example(objs=[*base_objects()[:3], {"apiVersion": "v1", "kind": None, "metadata": {"name": "x"}}])
+@example(objs=[controller(), controller_configmap(repo={**SEED_REPO, "s3": {**SEED_REPO["s3"],
+                                                                          "endpoint": "minio\x00:9000"}}),
+               *base_objects()[2:]])
 def test_hostile_snapshots_never_crash_or_leak(objs, cli, tmp_path):
     check_invariants(objs, cli, tmp_path)

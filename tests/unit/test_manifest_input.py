@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -309,3 +310,27 @@ def test_stdin_lists_and_templates(cli, tmp_path, monkeypatch):
     assert code == 2 and "Helm template" in err and "Traceback" not in err
     code, _, err = cli("check", "-f", tmp_path / "t.yaml", "--snapshot", tmp_path)
     assert code == 2 and "cannot go together" in err
+
+
+def test_a_document_of_null_kind_and_a_nul_in_the_endpoint_are_errors_the_rest_judged(cli, tmp_path):
+    """Issue 23 item 5: `kind: null` (snapshot: exit 3) and a NUL in the repository endpoint reaching the
+    Service lookup (AD501: ValueError) are each an `error` naming what cannot be read; the rest is judged."""
+    import shutil
+
+    null_kind = "---\napiVersion: v1\nkind: null\nmetadata: {name: x, namespace: argo}\n"
+    files, snap = tmp_path / "files", tmp_path / "snap"
+    files.mkdir()
+    (files / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    (files / "zz.yaml").write_text(MINIO_STATEFULSET.replace('"minio.store', '"minio\\0.store') + null_kind)
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "seed-broken", snap)
+    seed = (snap / "argo.yaml").read_text()
+    (snap / "argo.yaml").write_text(seed.replace("endpoint: minio:9000", 'endpoint: "minio\\0:9000"') + null_kind)
+    for argv in (("check", "-f", files, "--offline"), ("check", "--snapshot", snap)):
+        code, out, err = cli(*argv, "-o", "json")
+        assert code == 1 and "Traceback" not in err, (argv, err)
+        results = json.loads(out)["results"]
+        errors = [r["message"] for r in results if r["status"] == "error"]
+        kind = [m for m in errors if ".yaml" in m and "kind: expected a string, got null" in m]
+        nul = [r for r in results if r["id"] == "AD501" and "holds a control character (\\x00)" in r["message"]]
+        assert len(kind) == 1 and nul and len(errors) == 1 + len(nul), (argv, errors)  # one per workflow namespace
+        assert {r["id"] for r in results if r["status"] == "pass"} >= {"AD102", "AD201"}, argv
