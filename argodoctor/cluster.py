@@ -83,6 +83,11 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 JUDGED_ON_A_CLUSTER = "check the files against the cluster (check -f without --offline) to judge it"
 
 
+# Marks the Endpoints check -f infers for a Service of the files whose selector matches pods of the files
+# (manifest_input._implied): what applying them will give, not what a cluster has.
+IMPLIED_BY_FILES = "argodoctor.io/implied-by-files"
+
+
 def not_in_files(what: str, *, plural: bool = False, secret: bool = False, also: str = "") -> str:
     """Why a partial view (files judged --offline) gives no verdict on an object it lacks."""
     how = "by hand, by another chart, or by External Secrets or Sealed Secrets" if secret else \

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import safe_yaml, shapes
-from .cluster import KINDS, LiveView, SnapshotView
+from .cluster import IMPLIED_BY_FILES, KINDS, LiveView, SnapshotView
 from .errors import KubeError, UserError
 
 MAX_FILE = 64 << 20  # bytes: a rendered chart is a few hundred KiB
@@ -255,7 +255,8 @@ def _implied(objects: dict[str, list[dict[str, Any]]],
                       else p.get("port"), "protocol": p.get("protocol", "TCP")}
                      for p in spec.get("ports") or [] if isinstance(p, dict)]
             implied.setdefault("Endpoints", []).append({
-                "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": svc["metadata"]["name"], "namespace": ns},
+                "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": svc["metadata"]["name"], "namespace": ns,
+                                                                      "annotations": {IMPLIED_BY_FILES: "true"}},
                 "subsets": [{"addresses": [{"ip": "192.0.2.1"}],
                              "ports": [{k: v for k, v in p.items() if v is not None} for p in ports]}]})
     namespaces = {_key(n)[1] for n in objects.get("Namespace", [])}

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from . import argo, names, probes
 from .argo import S3Settings
-from .cluster import KINDS
+from .cluster import IMPLIED_BY_FILES, KINDS
 from .errors import UserError
 
 PROBE_PREFIX = "argodoctor-probe/"
@@ -310,6 +310,8 @@ class ServiceState:
     # CNAME to it, and a pod connects there on the endpoint's own port; such a Service has no endpoints
     # and its ports are not used (Kubernetes docs, Service "Type ExternalName")
     external_name: str | None = None
+    # its Endpoints are those check -f infers from the files' workloads: ready once applied, not now
+    planned: bool = False
 
 
 def service_state(view: Any, ref: ServiceRef) -> ServiceState:
@@ -320,8 +322,10 @@ def service_state(view: Any, ref: ServiceRef) -> ServiceState:
     if spec.get("type") == "ExternalName" and isinstance(spec.get("externalName"), str) and spec["externalName"]:
         return ServiceState(ref, svc, True, [], external_name=spec["externalName"].rstrip("."))
     has_port = any(p.get("port") == ref.port for p in spec.get("ports") or [])
-    ready = _ready_addresses(view.get("Endpoints", ref.namespace, ref.name), ref.port, svc) if has_port else []
-    return ServiceState(ref, svc, has_port, ready)
+    endpoints = view.get("Endpoints", ref.namespace, ref.name)
+    ready = _ready_addresses(endpoints, ref.port, svc) if has_port else []
+    planned = IMPLIED_BY_FILES in (((endpoints or {}).get("metadata") or {}).get("annotations") or {})
+    return ServiceState(ref, svc, has_port, ready, planned=planned)
 
 
 class NoRoute(Exception):

@@ -44,6 +44,14 @@ class ServiceAccountExists(Check):
             if invalid:  # kubernetes pkg/apis/core/validation ValidatePodSpec refuses such a serviceAccountName
                 yield self.failed(f"{invalid} ({who}); their pods are refused: correct serviceAccountName",
                                   namespace=ns, object=obj, remediation=None)
+            elif not exists and ctx.view.partial and name != "default" and _elsewhere(ctx, name):
+                # as AD203 judges a Secret the files hold in other namespaces only: the files make it there but
+                # not here (a warning, not a failure: this namespace may be served apart). Not `default`, which
+                # the ServiceAccount controller makes in every namespace, this one too once it exists.
+                where = ", ".join(_elsewhere(ctx, name))
+                yield self.warned(f"ServiceAccount {ns}/{name} ({who}) is not in the files, which create it in "
+                                  f"{where} only; their pods here are refused unless it is created apart: create it "
+                                  f"in {ns} too", namespace=ns, object=obj)
             elif not exists and ctx.view.partial:
                 yield self.skipped(not_in_files(f"ServiceAccount {ns}/{name} ({who})"), namespace=ns, object=obj)
             elif not exists:
@@ -53,6 +61,16 @@ class ServiceAccountExists(Check):
                                   "not found`", namespace=ns, object=obj)
             else:
                 yield self.passed(f"ServiceAccount {ns}/{name} exists ({who})", namespace=ns, object=obj)
+
+
+def _elsewhere(ctx: Context, name: str) -> list[str]:
+    """The namespaces holding a ServiceAccount of this name, sorted; indexed once per run."""
+    def index() -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for sa in ctx.view.list("ServiceAccount"):
+            out.setdefault(sa["metadata"]["name"], []).append(sa["metadata"]["namespace"])
+        return {n: sorted(nss) for n, nss in out.items()}
+    return ctx.once("service-account-namespaces", index).get(name, [])
 
 
 class ServiceAccountRBAC(Check):
@@ -180,7 +198,11 @@ class ExecutorToken(Check):
                                f"({who}); the controller refuses the pod: `executor.serviceAccountName must not be "
                                "empty if automountServiceAccountToken is false`", namespace=ns, object=obj,
                                remediation=None)
-        live = ctx.view.get("ServiceAccount", ns, sa) or {}
+        live = ctx.view.get("ServiceAccount", ns, sa)
+        if live is None and ctx.view.partial:  # whose token, and whether it is mounted, is unknown (as AD301)
+            return self.skipped(not_in_files(f"ServiceAccount {ns}/{sa}, whose token the executor uses ({who})"),
+                                namespace=ns, object=obj)
+        live = live or {}
         if automount is None and live.get("automountServiceAccountToken") is False:
             return self.failed(f"ServiceAccount {ns}/{sa} has automountServiceAccountToken: false and no "
                                f"executor.serviceAccountName is set ({who}); the executor's init and wait containers "

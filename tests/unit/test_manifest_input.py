@@ -334,3 +334,68 @@ def test_a_document_of_null_kind_and_a_nul_in_the_endpoint_are_errors_the_rest_j
         nul = [r for r in results if r["id"] == "AD501" and "holds a control character (\\x00)" in r["message"]]
         assert len(kind) == 1 and nul and len(errors) == 1 + len(nul), (argv, errors)  # one per workflow namespace
         assert {r["id"] for r in results if r["status"] == "pass"} >= {"AD102", "AD201"}, argv
+
+
+DEFAULTS_SA = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: workflow-controller-configmap, namespace: argo}
+data:
+  workflowDefaults: |
+    spec: {serviceAccountName: argo-workflow}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: argo-workflow, namespace: argo}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: w, namespace: team-a}
+spec: {entrypoint: main, templates: [{name: main, container: {image: alpine}}]}
+"""
+
+
+def test_offline_a_service_of_the_files_will_have_endpoints_once_applied(cli, tmp_path):
+    """Issue 23 item 4: a Service that exists only in the files *will have* endpoints once applied (one with
+    no selector gets none from Kubernetes: no verdict)."""
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    minio = tmp_path / "zz-minio.yaml"
+    minio.write_text(MINIO_STATEFULSET)
+    [(status, message)] = _ad501(cli, tmp_path)
+    assert status == "pass" and "will have 1 ready endpoint(s) on port 9000 once applied" in message, message
+    minio.write_text(MINIO_STATEFULSET.split("---")[0] + "---\napiVersion: v1\nkind: Service\nmetadata: "
+                     "{name: minio, namespace: store}\nspec: {ports: [{port: 9000}]}\n")
+    [(status, message)] = _ad501(cli, tmp_path)
+    assert status == "skip" and "the Endpoints of Service store/minio (it has no selector) are not in the files" \
+        in message, message
+
+
+def test_offline_an_executor_sa_the_files_lack_is_no_pass(tmp_path):
+    """Issue 23 item 4: the SA whose token the executor uses is no `pass` when the files lack it (AD304)."""
+    from argodoctor.manifest_input import offline_view, read
+
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    team = tmp_path / "zz-team.yaml"
+    team.write_text(TEAM_BOUND_TO.replace("ROLE", "admin").replace("spec: {entrypoint",
+                                                                   "spec: {serviceAccountName: runner, entrypoint"))
+    results = _results(offline_view(read([str(tmp_path)], "argo")), ["AD301", "AD304"])
+    status, message = results[("AD304", "team-a", "ServiceAccount/runner")]
+    assert status == "skip" and "ServiceAccount team-a/runner, whose token the executor uses" in message, message
+    team.write_text(team.read_text() + "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: runner, "
+                    "namespace: team-a}\n")
+    results = _results(offline_view(read([str(tmp_path)], "argo")), ["AD301", "AD304"])
+    assert results[("AD304", "team-a", "ServiceAccount/runner")][0] == "pass"
+
+
+def test_offline_a_defaults_sa_the_files_make_in_other_namespaces_only_is_a_warning(tmp_path):
+    """Issue 23 item 4: workflowDefaults' SA made by the files in some namespaces but not in another is a
+    warning there, as a Secret held in another namespace only is a finding (AD203)."""
+    from argodoctor.manifest_input import offline_view, read
+
+    (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
+    (tmp_path / "zz-team.yaml").write_text(DEFAULTS_SA)
+    results = _results(offline_view(read([str(tmp_path)], "argo")), ["AD301", "AD304"])
+    status, message = results[("AD301", "team-a", "ServiceAccount/argo-workflow")]
+    assert status == "warn" and "which create it in argo only" in message, message
+    assert results[("AD301", "argo", "ServiceAccount/argo-workflow")][0] == "pass"
+    assert results[("AD304", "team-a", "ServiceAccount/argo-workflow")][0] == "skip"
