@@ -294,7 +294,7 @@ def _ready_addresses(endpoints: dict[str, Any] | None, port: int, service: dict[
         match = next((p for p in ports if svc_port and p.get("name", "") == svc_port.get("name", "")), None)
         if match is None and len(ports) == 1:
             match = ports[0]
-        if match is None:
+        if match is None or not isinstance(match.get("port"), int):  # the API server requires a port number
             continue
         out += [(a, match["port"]) for a in subset.get("addresses") or []]
     return out

@@ -61,7 +61,7 @@ SCHEMAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
                 (("spec", "ports", "[]", "port"), "int"), (("spec", "ports", "[]", "targetPort"), "str|int")],
     "Endpoints": [(("subsets",), "list"), (("subsets", "[]"), "map"), (("subsets", "[]", "addresses"), "list"),
                   (("subsets", "[]", "addresses", "[]"), "map"), (("subsets", "[]", "ports"), "list"),
-                  (("subsets", "[]", "ports", "[]"), "map")],
+                  (("subsets", "[]", "ports", "[]"), "map"), (("subsets", "[]", "ports", "[]", "port"), "int")],
     "Deployment": [(("spec",), "map"), (("spec", "template"), "map"), (("spec", "template", "metadata"), "map"),
                    (("spec", "template", "spec"), "map"), (("spec", "template", "spec", "containers"), "list"),
                    (("spec", "template", "spec", "containers", "[]"), "map"),

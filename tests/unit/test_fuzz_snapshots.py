@@ -220,5 +220,7 @@ def check_invariants(objs, cli, tmp_path):
 @example(objs=[controller(), controller_configmap(repo={**SEED_REPO, "s3": {**SEED_REPO["s3"],
                                                                           "endpoint": "minio\x00:9000"}}),
                *base_objects()[2:]])
+@example(objs=[*base_objects()[:-1], {**base_objects()[-1], "subsets": [{"addresses": [{"ip": "10.0.0.9"}],
+                                                                          "ports": [{"name": "api"}]}]}])  # no port
 def test_hostile_snapshots_never_crash_or_leak(objs, cli, tmp_path):
     check_invariants(objs, cli, tmp_path)
