@@ -4,6 +4,7 @@ fixtures, mutated by the families hostile or broken clusters show (values of the
 names, deep nesting, alias bombs in embedded YAML, credentials where a selector belongs, null where a
 document's kind, apiVersion, name or namespace belongs, control characters and NUL in names, labels,
 annotations and the repository endpoint that the Service lookup reads), run through the real CLI.
+Each is judged as a snapshot and as files (`check -f --offline`).
 Invariants: exit 0/1/2, a JSON report on 0/1 and one line on stderr on 2, never a traceback,
 no result naming a Python exception, and no planted credential anywhere in the output.
 
@@ -184,7 +185,12 @@ def check_invariants(objs, cli, tmp_path):
     (snap / "list.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
                                                 "items": [o for o in objs if o not in loose]}))
     (snap / "loose.yaml").write_text(yaml.safe_dump_all(loose) if loose else "")
-    code, out, err = cli("check", "--snapshot", str(snap), "-o", "json")
+    for mode in (("--snapshot", str(snap)), ("-f", str(snap), "--offline")):  # as a snapshot, and as files
+        check_run(cli, mode, loose)
+
+
+def check_run(cli, mode, loose):
+    code, out, err = cli("check", *mode, "-o", "json")
     assert code in (0, 1, 2), (code, err)
     assert "Traceback" not in out + err, err
     if code == 2:
