@@ -789,6 +789,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
         named = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objs}
         objs += [o for o in namespaced_grants(kube, spec)
                  if (o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) not in named]
+    theirs = []
     for obj in objs if args.cronjob_command == "install" else reversed(objs):
         live = get_live(kube, obj)
         if args.cronjob_command == "install":
@@ -796,6 +797,10 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
                 if live is not None:
                     continue  # an existing namespace is not claimed, so uninstall keeps it
                 obj = created_namespace(obj)
+            elif live is not None and not_ours(obj["kind"], live):
+                meta = live["metadata"]  # someone else's object with argodoctor's name: never taken over
+                theirs.append(f"{obj['kind']} {meta['namespace'] + '/' if meta.get('namespace') else ''}{meta['name']}")
+                continue
             if live is None or not is_subset(obj, live):
                 plan.actions.append(Action(obj, live, "argodoctor's scheduled checks"))
         elif live is not None:  # uninstall: only what install made (its label; a Namespace it created)
@@ -805,6 +810,9 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
             else:
                 plan.actions.append(Action(obj, live, "installed by argodoctor cronjob install" + (
                     ", with everything in it" if obj["kind"] == "Namespace" else ""), delete=True))
+    if theirs:  # binding argodoctor's reader role to someone else's ServiceAccount, writing into their objects
+        raise UserError(f"cronjob install would take over what argodoctor did not make ({', '.join(theirs)}: no "
+                        "app.kubernetes.io/managed-by: argodoctor); choose another --cronjob-namespace, or remove them")
     out = Console(highlight=False)
     writer = PlanWriter(kube, args, out)
     writer.run(plan, plan.remediation)
@@ -956,15 +964,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
     if args.dry_run and len(rems) > 1:
         out.print("dry run: each remediation is planned against the cluster as it is now; once earlier ones "
                   "have applied, later ones may find more to do", markup=False)
-    targeted: list[str] = []
-    planned: dict = {}  # objects in plans not written yet: each appears once (Plan.once)
-    for rem_cls in rems:
-        rem = rem_cls()
-        targeted += rem.fixes
-        before = dict(planned)
-        if writer.run(rem.plan(ctx).once(planned), rem.id):
-            planned = before
-            ctx.reset()  # later remediations plan against the cluster as it now is
+    from .fixer import plan_each
+
+    targeted = plan_each(rems, ctx, writer.run, dry_run=args.dry_run)
     writer.finish()
     if args.dry_run or not targeted:
         return 1 if writer.failures else 0

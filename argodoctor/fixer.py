@@ -229,6 +229,25 @@ def _role_ref(binding: dict[str, Any]) -> tuple[str, str, str] | None:
     return (ref.get("kind") or "", ns, ref.get("name") or "")
 
 
+def plan_each(remediations: list, ctx: Any, write: Any, *, dry_run: bool) -> list[str]:
+    """Plans each remediation in turn and hands the plan to write(plan, id) -> whether it was applied;
+    returns the check ids they fix. In a dry run nothing applies, so an object already in an earlier plan is
+    shown once (Plan.once); in a real run a plan that was not applied (declined, held, refused) holds
+    nothing back, so a later plan still offers the same object."""
+    targeted: list[str] = []
+    planned: dict = {}  # objects of the plans shown and not applied
+    for rem_cls in remediations:
+        rem = rem_cls()
+        targeted += rem.fixes
+        before = dict(planned)
+        applied = write(rem.plan(ctx).once(planned), rem.id)
+        if applied or not dry_run:
+            planned = before
+        if applied:
+            ctx.reset()  # later remediations plan against the cluster as it now is
+    return targeted
+
+
 class Applier:
     """Applies actions, writing each object's live before-image to one backup file first."""
 

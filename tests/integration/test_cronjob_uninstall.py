@@ -114,3 +114,21 @@ def test_uninstall_finds_the_roles_a_namespaced_install_put_in_the_namespaces_it
     # one labelled LIST of each kind, cluster-wide: no per-namespace loop
     lists = [e["requestURI"] for e in cp.audit_events(mark) if e.get("verb") == "list"]
     assert len([u for u in lists if "/roles" in u or "/rolebindings" in u]) == 2, lists
+
+
+def test_install_takes_over_nothing_it_did_not_make(cluster, cli, tmp_path):
+    """An unlabelled ServiceAccount or report ConfigMap with argodoctor's names is someone else's: install
+    neither binds the reader role to it nor writes into it (and so uninstall cannot delete it)."""
+    cp, kube = cluster
+    kc = str(cp.kubeconfig())
+    apply_manifests(kube, [ns_obj("team-d"), _configmap("argodoctor-report", "team-d"),
+                           {"apiVersion": "v1", "kind": "ServiceAccount",
+                            "metadata": {"name": "argodoctor", "namespace": "team-d"}}])
+    mark = cp.audit_mark()
+    code, out, err = cli("cronjob", "install", "--cronjob-namespace", "team-d", "--yes", "--kubeconfig", kc,
+                         "--backup-dir", tmp_path)
+    assert code == 2 and "ServiceAccount team-d/argodoctor" in err and "ConfigMap team-d/argodoctor-report" in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert writes(cp.audit_events(mark)) == []
+    cm = kube.request("GET", "/api/v1/namespaces/team-d/configmaps/argodoctor-report")
+    assert cm["data"] == {"owner": "team-a"} and not (cm["metadata"].get("labels") or {})

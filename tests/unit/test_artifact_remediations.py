@@ -1,6 +1,7 @@
 """Plans of the artifact remediations, on snapshot fixtures (planning only reads)."""
 from __future__ import annotations
 
+import pytest
 import yaml
 from argodoctor.remediations.configure_artifact_repository import ConfigureArtifactRepository
 from argodoctor.remediations.deploy_object_store import DeployObjectStore
@@ -167,3 +168,24 @@ def test_a_planned_object_appears_once_across_the_plans_of_one_command():
     assert [(a.namespace, a.name) for a in first.actions + second.actions].count(("team-a", "minio")) == 1
     assert second.actions == []
     assert "Secret team-a/minio is already in the plan of configure-artifact-repository" in second.notes
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_declined_plan_holds_nothing_back_from_later_plans(dry_run):
+    """fix: when configure-artifact-repository's plan is declined (or held, or refused), copy-artifact-secret
+    still offers the copy into team-a; only a dry run, where nothing applies, shows it once."""
+    from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
+
+    from argodoctor.fixer import plan_each
+
+    ctx = context(controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
+                  workflow("team-a"))
+    shown: dict = {}
+
+    def decline(plan, rem_id):
+        shown[rem_id] = [(a.namespace, a.name) for a in plan.actions]
+        return False
+
+    targeted = plan_each([ConfigureArtifactRepository, CopyArtifactSecret], ctx, decline, dry_run=dry_run)
+    assert "AD203" in targeted and ("team-a", "minio") in shown["configure-artifact-repository"]
+    assert shown["copy-artifact-secret"] == ([] if dry_run else [("team-a", "minio")])
