@@ -263,7 +263,7 @@ def _implied(objects: dict[str, list[dict[str, Any]]],
     for kind, objs in objects.items():
         for o in objs if KINDS[kind].namespaced else ():
             ns = o["metadata"].get("namespace")
-            if ns and ns not in namespaces:
+            if isinstance(ns, str) and ns and ns not in namespaces:  # not 5: the parse boundary names that
                 namespaces.add(ns)
                 implied.setdefault("Namespace", []).append(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

@@ -228,5 +228,7 @@ def check_run(cli, mode, loose):
                *base_objects()[2:]])
 @example(objs=[*base_objects()[:-1], {**base_objects()[-1], "subsets": [{"addresses": [{"ip": "10.0.0.9"}],
                                                                           "ports": [{"name": "api"}]}]}])  # no port
+@example(objs=[{**controller(), "metadata": {"name": "workflow-controller", "namespace": 5}},
+               *base_objects()[1:]])  # -f: a namespace 5 among strings (sorted: TypeError)
 def test_hostile_snapshots_never_crash_or_leak(objs, cli, tmp_path):
     check_invariants(objs, cli, tmp_path)
