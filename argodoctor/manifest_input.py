@@ -101,8 +101,13 @@ def read(paths: list[str], namespace: str) -> Manifests:
             if labels is not None:  # the last one wins, as below
                 ns = meta.get("namespace") if isinstance(meta.get("namespace"), str) else namespace
                 pods[(kind, ns, meta["name"])] = (ns, labels)
-            if kind not in KINDS or not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+            if kind not in KINDS:
                 continue  # kinds no check reads (PriorityClass, PodDisruptionBudget, ...) play no part
+            if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or \
+                    not isinstance(meta.get("namespace") or "", str):  # no key to place it by: named, left out
+                why = shapes.problem(kind, obj, KINDS[kind].namespaced) or "metadata.name is missing"
+                rejected.append((f"the {kind} at {_shown(file)}:{line}", why))
+                continue
             obj = copy.deepcopy(obj)
             if KINDS[kind].namespaced:
                 obj["metadata"].setdefault("namespace", namespace)
@@ -224,7 +229,8 @@ def _as_applied(obj: dict[str, Any]) -> None:
     if obj.get("status"):
         return
     if obj["kind"] == "CustomResourceDefinition":
-        names = (obj.get("spec") or {}).get("names") or {}
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}  # a list: the boundary names it
+        names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
         obj["status"] = {"acceptedNames": names, "conditions": [
             {"type": "NamesAccepted", "status": "True"}, {"type": "Established", "status": "True"}]}
     elif obj["kind"] == "Deployment":
@@ -253,7 +259,7 @@ def _implied(objects: dict[str, list[dict[str, Any]]],
         if any(all(labels.get(k) == v for k, v in selector.items()) for labels in pod_labels.get(ns, [])):
             ports = [{"name": p.get("name"), "port": p.get("targetPort") if isinstance(p.get("targetPort"), int)
                       else p.get("port"), "protocol": p.get("protocol", "TCP")}
-                     for p in spec.get("ports") or [] if isinstance(p, dict)]
+                     for p in (spec["ports"] if isinstance(spec.get("ports"), list) else []) if isinstance(p, dict)]
             implied.setdefault("Endpoints", []).append({
                 "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": svc["metadata"]["name"], "namespace": ns,
                                                                       "annotations": {IMPLIED_BY_FILES: "true"}},

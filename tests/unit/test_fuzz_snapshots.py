@@ -230,5 +230,9 @@ def check_run(cli, mode, loose):
                                                                           "ports": [{"name": "api"}]}]}])  # no port
 @example(objs=[{**controller(), "metadata": {"name": "workflow-controller", "namespace": 5}},
                *base_objects()[1:]])  # -f: a namespace 5 among strings (sorted: TypeError)
+@example(objs=[controller(), *[{"kind": c["kind"], "metadata": c["metadata"], "spec": [c["spec"]]}
+                               for c in crds()]])  # -f: a CRD's spec a list, and no status
+@example(objs=[*base_objects()[:-2], {**base_objects()[-2], "metadata": {"name": "minio", "namespace": ["a"]},
+                                      "spec": {"selector": {"app": "x"}, "ports": 5}}])  # -f: unhashable namespace
 def test_hostile_snapshots_never_crash_or_leak(objs, cli, tmp_path):
     check_invariants(objs, cli, tmp_path)
