@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from argodoctor import argo  # noqa: E402
-from argodoctor.cluster import LiveView  # noqa: E402
-from argodoctor.context import Context  # noqa: E402
-from argodoctor.kube import Kube  # noqa: E402
-from argodoctor.manifests import apply_manifests, load_manifests  # noqa: E402
-from argodoctor.model import Status  # noqa: E402
-from argodoctor.registry import select_checks  # noqa: E402
-from argodoctor.runner import run_checks  # noqa: E402
+from argodoctor.engine.context import Context  # noqa: E402
+from argodoctor.engine.model import Status  # noqa: E402
+from argodoctor.engine.registry import select_checks  # noqa: E402
+from argodoctor.engine.runner import run_checks  # noqa: E402
+from argodoctor.fix.manifests import apply_manifests, load_manifests  # noqa: E402
+from argodoctor.view.cluster import LiveView  # noqa: E402
+from argodoctor.view.kube import Kube  # noqa: E402
 from tests import harness  # noqa: E402
 
 RBAC = "rbac.authorization.k8s.io"

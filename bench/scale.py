@@ -77,7 +77,7 @@ def install_objects() -> list[dict[str, Any]]:
     """Argo's cluster-install into `argo`, its ConfigMap with the seed's artifact repository, the
     repository's Secret and Service, and the ClusterRole the workflow service accounts are bound to."""
     from argodoctor import argo
-    from argodoctor.manifests import load_manifests, modernize
+    from argodoctor.fix.manifests import load_manifests, modernize
 
     docs, _ = modernize(load_manifests((MANIFESTS / ARGO_VERSION / "cluster-install.yaml").read_text()))
     out = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argo"}}]
@@ -147,7 +147,7 @@ def synthetic_objects(n: int) -> list[dict[str, Any]]:
 
 def write_synthetic_snapshot(out_dir: Path, n: int, fmt: str = "json") -> int:
     """Writes the synthetic cluster of n namespaces as a snapshot (through argodoctor's own writer)."""
-    from argodoctor.cluster import SnapshotView, write_snapshot
+    from argodoctor.view.cluster import SnapshotView, write_snapshot
 
     objs = synthetic_objects(n)
     write_snapshot(SnapshotView("synthetic", objs), str(out_dir), fmt=fmt)
@@ -178,7 +178,7 @@ class Api:
         return r.status, r.data
 
     def create(self, obj: dict[str, Any]) -> None:
-        from argodoctor.cluster import KINDS
+        from argodoctor.view.cluster import KINDS
 
         kind = KINDS[obj["kind"]]
         status, data = self.request("POST", kind.path(obj["metadata"].get("namespace")), obj)
@@ -223,8 +223,8 @@ def floor(api: Api) -> tuple[float, int]:
     """The LIST pages argodoctor reads (every kind of its view, cluster-wide, in the chunks argodoctor
     chooses for this server: kube.chunk_for), replayed one after the other with urllib3 and json.loads:
     (seconds, pages)."""
-    from argodoctor.cluster import KINDS
-    from argodoctor.kube import chunk_for
+    from argodoctor.view.cluster import KINDS
+    from argodoctor.view.kube import chunk_for
 
     chunk = chunk_for(json.loads(api.request("GET", "/version")[1]))
     t0 = time.perf_counter()
@@ -298,7 +298,7 @@ def dir_size(path: Path) -> int:
 def measure(cp: Any, api: Api, kubeconfig: str, n: int, work: Path, repeat: int,
             popeye: str | None) -> dict[str, Any]:
     row: dict[str, Any] = {"N": n}
-    from argodoctor.cluster import KINDS
+    from argodoctor.view.cluster import KINDS
 
     row["objects"] = sum(api.count(k.path()) for k in KINDS.values())
 
@@ -414,8 +414,8 @@ def bench(sizes: list[int], *, repeat: int = 3, synthetic_objects: int = 100_000
             cp.start()
             try:
                 kc = str(cp.kubeconfig())
-                from argodoctor.kube import Kube
-                from argodoctor.manifests import apply_manifests
+                from argodoctor.fix.manifests import apply_manifests
+                from argodoctor.view.kube import Kube
 
                 apply_manifests(Kube(kc), install_objects())
                 api = Api(Path(kc))

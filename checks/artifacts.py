@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, names, secret_facts
-from argodoctor.cluster import not_in_files
-from argodoctor.context import Context
-from argodoctor.model import Check, Result
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.view import names, secret_facts
+from argodoctor.view.cluster import not_in_files
 
 WORKFLOW_READS = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS, argo.CLUSTER_TEMPLATE_KIND)
 

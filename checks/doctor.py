@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor.cluster import KINDS
-from argodoctor.context import Context
-from argodoctor.model import Check, Result
-from argodoctor.permissions import access_review, whoami
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.engine.permissions import access_review, whoami
+from argodoctor.view.cluster import KINDS
 
 
 class DoctorPermissions(Check):
@@ -17,7 +17,7 @@ class DoctorPermissions(Check):
     live_only = True
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        from argodoctor.registry import all_checks
+        from argodoctor.engine.registry import all_checks
 
         kube = ctx.view.kube
         needed: dict[str, list[str]] = {}  # kind -> ids of checks that read it

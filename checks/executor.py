@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, pod_security
-from argodoctor.context import Context
-from argodoctor.model import Check, Result
-from argodoctor.rbac import label_selector_matches
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.k8s import pod_security
+from argodoctor.k8s.rbac import label_selector_matches
 
 EXECUTOR_KEYS = ("containerRuntimeExecutor", "containerRuntimeExecutors")
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from argodoctor import argo
-from argodoctor.cluster import not_in_files
-from argodoctor.context import Context
-from argodoctor.model import Check, Result
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.view.cluster import not_in_files
 
 
 def _established(crd: dict) -> bool:
@@ -120,7 +120,7 @@ class ControllerConfigValid(Check):
     reads = ("Deployment", "ConfigMap")
 
     def run(self, ctx: Context) -> Iterable[Result]:
-        from argodoctor import argo_config
+        from argodoctor.argo import config_keys as argo_config
 
         c, config = ctx.controller, ctx.config
         obj = f"ConfigMap/{c.configmap_name}"

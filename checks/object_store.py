@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, names, probes, s3, secret_facts
-from argodoctor.cluster import not_in_files
-from argodoctor.context import Context
-from argodoctor.errors import KubeError
-from argodoctor.model import Check, Result
-from argodoctor.s3 import not_probed, other_repositories, probe, s3_repositories
+from argodoctor.checks.artifacts import WORKFLOW_READS
 
-from .artifacts import WORKFLOW_READS
+from argodoctor import argo, s3
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.errors import KubeError
+from argodoctor.s3 import not_probed, other_repositories, probe, probes, s3_repositories
+from argodoctor.view import names, secret_facts
+from argodoctor.view.cluster import not_in_files
 
 
 def _cm(repo: argo.Repository) -> str | None:

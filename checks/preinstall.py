@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from argodoctor import argo
-from argodoctor.cluster import Kind
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.engine.permissions import FIX_WRITES, access_review, merge_grants, whoami
 from argodoctor.errors import KubeError
-from argodoctor.model import Check, Result
-from argodoctor.permissions import FIX_WRITES, access_review, merge_grants, whoami
+from argodoctor.view.cluster import Kind
 
 # storage.k8s.io/v1 StorageClass: the annotation the DefaultStorageClass admission plugin reads (and the
 # beta one it still honours), plugin/pkg/admission/storage/storageclass/setdefault, util GetDefaultClass.

@@ -1,16 +1,17 @@
 """Workflow identities: does each service account exist (AD301), hold the executor's rights for the
 Argo version (AD302), and hold no more than it should (AD303)? Evaluated locally from the RBAC
-objects read once (argodoctor.rbac), never by per-namespace API calls."""
+objects read once (argodoctor.k8s.rbac), never by per-namespace API calls."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from argodoctor import argo, names
-from argodoctor.cluster import not_in_files
-from argodoctor.context import Context
-from argodoctor.model import Check, Result
-from argodoctor.rbac import service_account
-from argodoctor.workflow_rbac import (
+from argodoctor.checks.artifacts import WORKFLOW_READS
+
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Check, Result
+from argodoctor.k8s.rbac import service_account
+from argodoctor.k8s.workflow_rbac import (
     RBAC_KINDS,
     broad_bindings,
     describe_binding,
@@ -22,8 +23,8 @@ from argodoctor.workflow_rbac import (
     unjudged_offline,
     users,
 )
-
-from .artifacts import WORKFLOW_READS
+from argodoctor.view import names
+from argodoctor.view.cluster import not_in_files
 
 
 class ServiceAccountExists(Check):

@@ -6,14 +6,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from argodoctor import argo
-from argodoctor.context import Context
-from argodoctor.model import Plan, Remediation
-from argodoctor.s3 import service_of
+from argodoctor.remediations.controller_config import config_action
+from argodoctor.remediations.copy_artifact_secret import copy_actions
+from argodoctor.remediations.deploy_object_store import ACCESS_KEY, NAME, PORT, SECRET_KEY, store_location
 
-from .controller_config import config_action
-from .copy_artifact_secret import copy_actions
-from .deploy_object_store import ACCESS_KEY, NAME, PORT, SECRET_KEY, store_location
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Plan, Remediation
+from argodoctor.s3 import service_of
 
 DEFAULT_BUCKET = "argo-artifacts"
 

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from argodoctor import argo
-from argodoctor.context import Context
-from argodoctor.model import Action
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action
 
 
 def config_action(ctx: Context, changes: dict[str, Any], reason: str) -> Action:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from argodoctor import argo, names
+from argodoctor import argo
 from argodoctor.argo import SecretRef
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
 from argodoctor.errors import ApplyError
-from argodoctor.fixer import object_path
-from argodoctor.kube import Kube
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.fix.fixer import object_path
+from argodoctor.view import names
+from argodoctor.view.kube import Kube
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "argodoctor"}
 COPIED_FROM = "argodoctor.io/copied-from"

@@ -2,11 +2,10 @@
 repository's own credentials (the seed guide did this by hand in MinIO's web UI)."""
 from __future__ import annotations
 
-from argodoctor import probes
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
 from argodoctor.errors import ApplyError, KubeError, UserError
-from argodoctor.model import Action, Plan, Remediation
-from argodoctor.s3 import NoRoute, Probe, probe, s3_repositories
+from argodoctor.s3 import NoRoute, Probe, probe, probes, s3_repositories
 
 
 class CreateBucket(Remediation):

@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 
 from argodoctor import argo
-from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import token_identities
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
+from argodoctor.k8s.workflow_rbac import token_identities
 
 MANAGED = {"app.kubernetes.io/managed-by": "argodoctor"}
 

@@ -1,10 +1,10 @@
 """create-service-account: creates each missing workflow service account."""
 from __future__ import annotations
 
-from argodoctor import names
-from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import identities
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
+from argodoctor.k8s.workflow_rbac import identities
+from argodoctor.view import names
 
 
 class CreateServiceAccount(Remediation):

@@ -9,11 +9,11 @@ import secrets
 from typing import Any
 
 from argodoctor import argo
-from argodoctor.cluster import KINDS
-from argodoctor.context import Context
-from argodoctor.fixer import get_live, is_subset
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
+from argodoctor.fix.fixer import get_live, is_subset
 from argodoctor.s3 import ServiceRef, service_of
+from argodoctor.view.cluster import KINDS
 
 NAME = "minio"
 PORT = 9000
@@ -21,7 +21,7 @@ ACCESS_KEY, SECRET_KEY = "accesskey", "secretkey"  # the Helm chart's key names,
 DEFAULT_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
 DEFAULT_SIZE = "10Gi"
 # The Pod Security Standards' restricted profile (k8s.io/pod-security-admission/policy, as
-# argodoctor.pod_security mirrors it: runAsNonRoot, a non-zero runAsUser, seccomp RuntimeDefault, no
+# argodoctor.k8s.pod_security mirrors it: runAsNonRoot, a non-zero runAsUser, seccomp RuntimeDefault, no
 # privilege escalation, capabilities drop ALL), so MinIO runs in a namespace that enforces restricted.
 POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
                         "seccompProfile": {"type": "RuntimeDefault"}}

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from argodoctor import argo, names
-from argodoctor.context import Context
-from argodoctor.fixer import is_subset
-from argodoctor.model import Action, Plan, Remediation
-from argodoctor.rbac import service_account
-from argodoctor.workflow_rbac import evaluator, executor_identities, missing_permissions, request
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
+from argodoctor.fix.fixer import is_subset
+from argodoctor.k8s.rbac import service_account
+from argodoctor.k8s.workflow_rbac import evaluator, executor_identities, missing_permissions, request
+from argodoctor.view import names
 
 ROLE = "argo-workflow-role"
 NODE_PROXY_ROLE = "argo-workflow-node-proxy"

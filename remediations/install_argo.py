@@ -9,12 +9,12 @@ import os
 from typing import Any
 
 from argodoctor import argo
-from argodoctor.cluster import KINDS
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
 from argodoctor.errors import UserError
-from argodoctor.fixer import get_live
-from argodoctor.manifests import load_manifests, modernize, wait_established
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.fix.fixer import get_live
+from argodoctor.fix.manifests import load_manifests, modernize, wait_established
+from argodoctor.view.cluster import KINDS
 
 FLAVOURS = {False: "cluster-install", True: "namespace-install"}
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
-from argodoctor.workflow_rbac import broad_bindings, describe_binding, evaluator, identities
+from argodoctor.remediations.grant_workflow_rbac import grant_actions
 
-from .grant_workflow_rbac import grant_actions
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
+from argodoctor.k8s.workflow_rbac import broad_bindings, describe_binding, evaluator, identities
 
 
 def _is_subject(subject: dict[str, Any], binding: dict[str, Any], ns: str, sa: str) -> bool:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from argodoctor import argo_config
-from argodoctor.context import Context
-from argodoctor.model import Plan, Remediation
+from argodoctor.remediations.controller_config import config_action
 
-from .controller_config import config_action
+from argodoctor.argo import config_keys as argo_config
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Plan, Remediation
 
 
 def _converted(kind: str, value: Any) -> tuple[bool, Any]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from argodoctor import argo
-from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.remediations.controller_config import config_action
 
-from .controller_config import config_action
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
 
 RESTARTED_AT = "argodoctor.io/restartedAt"
 

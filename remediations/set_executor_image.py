@@ -2,12 +2,12 @@
 --executor-image flag where the controller has one, else the configmap's executor.image."""
 from __future__ import annotations
 
-from argodoctor import argo
-from argodoctor.context import Context
-from argodoctor.model import Action, Plan, Remediation
+from argodoctor.remediations.controller_config import config_action
+from argodoctor.remediations.set_executor import controller_container, deployment_patch, restart_action
 
-from .controller_config import config_action
-from .set_executor import controller_container, deployment_patch, restart_action
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Action, Plan, Remediation
 
 
 def matching_image(image: str, version: argo.Version) -> str:

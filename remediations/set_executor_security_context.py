@@ -4,11 +4,12 @@ all capabilities dropped, RuntimeDefault seccomp), keeping the executor's other 
 key. The init and wait containers of every workflow pod then pass Pod Security "restricted"."""
 from __future__ import annotations
 
-from argodoctor import argo, pod_security
-from argodoctor.context import Context
-from argodoctor.model import Plan, Remediation
+from argodoctor.remediations.controller_config import config_action
 
-from .controller_config import config_action
+from argodoctor import argo
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Plan, Remediation
+from argodoctor.k8s import pod_security
 
 
 class SetExecutorSecurityContext(Remediation):

@@ -131,7 +131,7 @@ def admin_kubeconfig(control_plane) -> Path:
 
 @pytest.fixture(scope="session")
 def admin_kube(admin_kubeconfig):
-    from argodoctor.kube import Kube
+    from argodoctor.view.kube import Kube
 
     return Kube(str(admin_kubeconfig))
 

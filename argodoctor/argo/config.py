@@ -5,7 +5,7 @@ import dataclasses
 import re
 from typing import Any
 
-from .. import safe_yaml
+from ..view import safe_yaml
 from . import go_decode
 
 

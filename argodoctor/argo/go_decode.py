@@ -428,7 +428,7 @@ _YAML_V2_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)
 def yaml_v2_loader() -> Any:
     """safe_yaml's loader, with the plain scalars yaml.v2 reads as numbers or booleans (and PyYAML's
     YAML 1.1 resolvers leave as strings: they are tried first) constructed as PlainScalar."""
-    from .. import safe_yaml
+    from ..view import safe_yaml
 
     base = safe_yaml._loader_class()
     loader = type("YamlV2Loader", (base,), {})
@@ -446,7 +446,7 @@ def yaml_v2_loader() -> Any:
 
 def load_yaml(text: str | None) -> Any:
     """safe_yaml.load with yaml_v2_loader(): for the texts Argo decodes with sigs.k8s.io/yaml."""
-    from .. import safe_yaml
+    from ..view import safe_yaml
 
     return safe_yaml.load(text, yaml_v2_loader())
 

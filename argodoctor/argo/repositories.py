@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .. import safe_yaml
+from ..view import safe_yaml
 from .config import ControllerConfig
 from .go_decode import canonical, load_yaml
 from .version import Version

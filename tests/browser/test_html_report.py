@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import websocket  # websocket-client, installed with kubernetes
 
-from argodoctor.formats import render
-from argodoctor.model import Result, Status
-from argodoctor.report import Report
+from argodoctor.engine.model import Result, Status
+from argodoctor.report.formats import render
+from argodoctor.report.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from argodoctor import argo
-from argodoctor.cluster import LiveView
-from argodoctor.context import Context, Options
-from argodoctor.kube import Kube
+from argodoctor.engine.context import Context, Options
+from argodoctor.view.cluster import LiveView
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from ..harness import ArgoController, ControlPlane, install_argo_crds, wait_for

@@ -1,11 +1,11 @@
 """`cronjob --schedule` is judged as the API server judges it: the verdicts of
-argodoctor.cron_schedule against the real kube-apiserver's (server-side dry-run creates of a CronJob)."""
+argodoctor.k8s.cron_schedule against the real kube-apiserver's (server-side dry-run creates of a CronJob)."""
 from __future__ import annotations
 
 import pytest
 
-from argodoctor.cron_schedule import problem
 from argodoctor.errors import KubeError
+from argodoctor.k8s.cron_schedule import problem
 
 pytestmark = pytest.mark.integration
 

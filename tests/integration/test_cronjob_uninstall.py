@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from argodoctor.kube import Kube, KubeError
-from argodoctor.manifests import apply_manifests
+from argodoctor.fix.manifests import apply_manifests
+from argodoctor.view.kube import Kube, KubeError
 
 from .test_foundation import ns_obj, writes
 

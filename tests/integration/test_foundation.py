@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from argodoctor.errors import KubeError
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 
@@ -177,7 +177,7 @@ def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
     _, live, _ = cli("check", "--kubeconfig", kc, "-o", "json")
     _, snap, _ = cli("check", "--snapshot", tmp_path / "snap", "-o", "json")
 
-    from argodoctor.registry import all_checks
+    from argodoctor.engine.registry import all_checks
 
     live_only = {c.id for c in all_checks() if c.live_only}
     assert {"AD100", "AD204"} <= live_only
@@ -190,15 +190,15 @@ def test_snapshot_gives_the_live_answers(seed, admin_kubeconfig, cli, tmp_path):
 
 
 def test_each_kind_is_listed_once_per_run(seed, admin_kubeconfig):
-    from argodoctor.cluster import LiveView
-    from argodoctor.context import Context
-    from argodoctor.registry import select_checks
-    from argodoctor.runner import run_checks
+    from argodoctor.engine.context import Context
+    from argodoctor.engine.registry import select_checks
+    from argodoctor.engine.runner import run_checks
+    from argodoctor.view.cluster import LiveView
 
     kube = Kube(str(admin_kubeconfig))
     run_checks(select_checks(None), Context(LiveView(kube)))  # every check of an installation
     lists = kube.requests["GET"]
-    from argodoctor.cluster import KINDS
+    from argodoctor.view.cluster import KINDS
     assert lists <= len(KINDS)  # one paged LIST per kind at most (pages are 500 objects)
 
 
@@ -206,8 +206,8 @@ def test_paged_lists_read_the_continue_token_as_the_real_api_server_writes_it(se
     """Kube.list asks for the next page while decoding this one, with the token continue_token reads off
     the page's text: here on the real kube-apiserver's pages of a CRD kind (a map, metadata last) and of
     built-in kinds (a struct, metadata first), one object a page."""
-    from argodoctor.cluster import KINDS
-    from argodoctor.kube import continue_token
+    from argodoctor.view.cluster import KINDS
+    from argodoctor.view.kube import continue_token
 
     templates = KINDS["WorkflowTemplate"]
     made = [{"apiVersion": templates.api_version, "kind": "WorkflowTemplate",

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from argodoctor.cronjob import CronJobSpec, manifests
-from argodoctor.manifests import apply_manifests
+from argodoctor.fix.manifests import apply_manifests
+from argodoctor.report.cronjob import CronJobSpec, manifests
 
 from .test_seed_artifacts import seed  # noqa: F401  (the seed's broken setup, a fixture of this module too)
 

@@ -10,8 +10,8 @@ import json
 import pytest
 import yaml
 
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from .test_foundation import ns_obj, writes

@@ -28,9 +28,9 @@ import yaml
 
 from argodoctor.argo import go_decode
 from argodoctor.argo.config import parse_controller_config
+from argodoctor.argo.config_keys import config_problems
 from argodoctor.argo.repositories import Repository, _load
 from argodoctor.argo.version import Version
-from argodoctor.argo_config import config_problems
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from argodoctor import __version__
-from argodoctor.cronjob import CronJobSpec, manifests
+from argodoctor.report.cronjob import CronJobSpec, manifests
 
 from ..conftest import _unavailable
 
@@ -112,8 +112,8 @@ def test_helm_lint_is_clean_and_the_chart_versions_follow_argodoctor(helm):
 
 def test_the_chart_installs_on_the_apiserver(helm, own_control_plane, tmp_path):
     """Every rendered object is accepted by the real apiserver (server-side dry run would do; apply is real)."""
-    from argodoctor.kube import Kube
-    from argodoctor.manifests import apply_manifests
+    from argodoctor.fix.manifests import apply_manifests
+    from argodoctor.view.kube import Kube
 
     objs = render(helm, "argodoctor", {"namespace": {"create": True}, **CASES["every-setting"][0],
                                        "exemptions": CASES["every-setting"][0]["exemptions"]}, tmp_path)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests
+from argodoctor.fix.manifests import apply_manifests
+from argodoctor.view.kube import Kube
 
 from ..conftest import _unavailable
 from .test_foundation import ns_obj

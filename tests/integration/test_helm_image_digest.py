@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from argodoctor.cronjob import CronJobSpec, manifests
+from argodoctor.report.cronjob import CronJobSpec, manifests
 
 from .test_helm_argodoctor_chart import helm, normal, render  # noqa: F401  (helm: the fixture)
 

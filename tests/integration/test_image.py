@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argodoctor.cronjob import DEFAULT_IMAGE
-from argodoctor.sinks import ConfigMapStore, parse_sink
+from argodoctor.report.cronjob import DEFAULT_IMAGE
+from argodoctor.report.sinks import ConfigMapStore, parse_sink
 
 from ..conftest import _unavailable
 from .test_reports import REPORT, cluster  # noqa: F401  (the fixture: Argo, artifact repository on S3, team-a)

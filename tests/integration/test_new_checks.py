@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from ..harness import wait_for

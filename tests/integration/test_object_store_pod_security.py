@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from argodoctor.remediations.deploy_object_store import DEFAULT_IMAGE, manifests
 
-from argodoctor import pod_security
+from argodoctor.k8s import pod_security
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 baseline and restricted (latest and pinned), and pods shaped as Argo's controller shapes them
 (argo.executor_pod, with a main container that itself satisfies restricted), created with dryRun=All.
 The apiserver's admit/reject and its message (reasons and details, word for word) must be what
-argodoctor.pod_security predicts."""
+argodoctor.k8s.pod_security predicts."""
 from __future__ import annotations
 
 import itertools
@@ -12,7 +12,8 @@ import urllib.error
 import pytest
 import yaml
 
-from argodoctor import argo, pod_security
+from argodoctor import argo
+from argodoctor.k8s import pod_security
 
 from ..harness import ControlPlane
 

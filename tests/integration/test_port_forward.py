@@ -13,9 +13,9 @@ import uuid
 
 import yaml
 
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
 from argodoctor.s3 import PortForward
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from ..harness import wait_for

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from argodoctor.cluster import LiveView
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests
-from argodoctor.rbac import Evaluator, Request, Subject, service_account
+from argodoctor.fix.manifests import apply_manifests
+from argodoctor.k8s.rbac import Evaluator, Request, Subject, service_account
+from argodoctor.view.cluster import LiveView
+from argodoctor.view.kube import Kube
 
 from .test_foundation import ns_obj
 
@@ -115,7 +115,7 @@ def test_evaluator_agrees_with_the_real_authorizer(admin_kube, seed):
     try:
         compare(admin_kube, rng, seed)
     finally:  # each configuration on a clean state
-        from argodoctor.fixer import object_path
+        from argodoctor.fix.fixer import object_path
 
         for obj in config:
             admin_kube.request("DELETE", object_path(obj))

@@ -8,10 +8,10 @@ import json
 import pytest
 import yaml
 
-from argodoctor.cluster import KINDS
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
-from argodoctor.sinks import CONFIGMAP_BUDGET, ConfigMapStore, parse_sink
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.report.sinks import CONFIGMAP_BUDGET, ConfigMapStore, parse_sink
+from argodoctor.view.cluster import KINDS
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from .test_foundation import ns_obj, writes
@@ -100,7 +100,7 @@ def test_cronjob_command_writes_reports_and_diff_names_the_new_failure(cluster, 
     cp, kube, s3, bucket = cluster
     cli("cronjob", "install", "--yes", "--kubeconfig", str(cp.kubeconfig()), "--backup-dir", tmp_path)
     sa_kc = str(cp.service_account_kubeconfig("argodoctor", "argodoctor"))
-    from argodoctor.cronjob import CronJobSpec
+    from argodoctor.report.cronjob import CronJobSpec
 
     spec = CronJobSpec(report_to=(f"s3://{bucket}/argodoctor",))
     command = spec.command()[1:]  # what the CronJob's container runs, minus the program name

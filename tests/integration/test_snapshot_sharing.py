@@ -13,10 +13,10 @@ import stat
 
 import pytest
 
-from argodoctor.cluster import KINDS
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
-from argodoctor.registry import all_checks
+from argodoctor.engine.registry import all_checks
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.view.cluster import KINDS
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from .test_foundation import ACCESS, SECRET, SEED_REPOSITORY, ns_obj

@@ -9,9 +9,9 @@ import threading
 import pytest
 import yaml
 
-from argodoctor import probes
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.s3 import probes
+from argodoctor.view.kube import Kube
 
 from ..conftest import manifests
 from .test_foundation import ns_obj

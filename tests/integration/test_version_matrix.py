@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from argodoctor.kube import Kube
-from argodoctor.manifests import apply_manifests, load_manifests
+from argodoctor.fix.manifests import apply_manifests, load_manifests
+from argodoctor.view.kube import Kube
 
 from ..conftest import MANIFESTS, manifests
 from .test_foundation import ns_obj

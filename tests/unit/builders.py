@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
-from argodoctor.cluster import SnapshotView
-from argodoctor.context import Context, Options
+from argodoctor.engine.context import Context, Options
+from argodoctor.view.cluster import SnapshotView
 
 SEED_REPO = {
     "archiveLogs": True,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from argodoctor.argo import parse_controller_config, parse_version
-from argodoctor.argo_config import KINDS, KNOWN_VERSIONS, accepted_settings, config_problems, provenance, strict
+from argodoctor.argo.config_keys import KINDS, KNOWN_VERSIONS, accepted_settings, config_problems, provenance, strict
 
 from ..conftest import MANIFESTS
 

@@ -1,8 +1,8 @@
 """AD201 and AD203 on snapshot fixtures: every result path."""
 from __future__ import annotations
 
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import (
     SEED_REPO,

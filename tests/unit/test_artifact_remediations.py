@@ -7,7 +7,7 @@ from argodoctor.remediations.configure_artifact_repository import ConfigureArtif
 from argodoctor.remediations.deploy_object_store import DeployObjectStore
 
 from argodoctor import argo
-from argodoctor.fixer import render_plan
+from argodoctor.fix.fixer import render_plan
 
 from .builders import SEED_REPO, context, controller, controller_configmap, secret, workflow
 
@@ -176,7 +176,7 @@ def test_a_declined_plan_holds_nothing_back_from_later_plans(dry_run):
     still offers the copy into team-a; only a dry run, where nothing applies, shows it once."""
     from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
 
-    from argodoctor.fixer import plan_each
+    from argodoctor.fix.fixer import plan_each
 
     ctx = context(controller(), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
                   workflow("team-a"))

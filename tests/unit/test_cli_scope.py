@@ -81,7 +81,7 @@ def test_request_timeout_rejects_what_is_no_positive_duration(text, capsys):
 def test_role_for_check_and_fix_with_its_binding(cli):
     import yaml
 
-    from argodoctor.rbac import Evaluator, Request, service_account
+    from argodoctor.k8s.rbac import Evaluator, Request, service_account
 
     code, out, _ = cli("role", "--service-account", "argodoctor/argodoctor")
     role, crb = yaml.safe_load_all(out)

@@ -22,9 +22,9 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 @pytest.fixture(scope="module")
 def bash_script():
-    from argodoctor import registry
     from argodoctor.cli import build_parser
-    from argodoctor.completion import script
+    from argodoctor.cli.completion import script
+    from argodoctor.engine import registry
 
     return script("bash", build_parser(), [c.id for c in registry.all_checks()],
                   [r.id for r in registry.all_remediations()])

@@ -2,8 +2,8 @@
 and the namespace a controller watches (main.go --namespaced/--managed-namespace, GetManagedNamespace)."""
 from __future__ import annotations
 
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import context, controller, controller_configmap, workflow
 

@@ -9,10 +9,10 @@ import pytest
 from argodoctor.remediations.copy_artifact_secret import CopyArtifactSecret
 
 from argodoctor import argo
-from argodoctor.cluster import SnapshotView, digest, redact_secret
-from argodoctor.fixer import render_plan
-from argodoctor.model import Check, Status
-from argodoctor.runner import run_checks
+from argodoctor.engine.model import Check, Status
+from argodoctor.engine.runner import run_checks
+from argodoctor.fix.fixer import render_plan
+from argodoctor.view.cluster import SnapshotView, digest, redact_secret
 
 from .builders import configmap, context, controller, controller_configmap, crds, secret, seed_objects, workflow
 
@@ -136,7 +136,7 @@ def test_fail_on_warn(cli, tmp_path):
         def run(self, ctx):
             yield self.warned("hmm")
 
-    from argodoctor.report import Report
+    from argodoctor.report.report import Report
 
     rep = Report("x", None, "now", 0.0, run_checks([Warns], context()))
     assert rep.exit_code("fail") == 0 and rep.exit_code("warn") == 1
@@ -194,7 +194,8 @@ def test_help_and_list_import_nothing_heavy():
     import subprocess
     import sys
 
-    probe = ("import sys\nfrom argodoctor import cli, registry\nregistry.all_checks(); registry.all_remediations()\n"
+    probe = ("import sys\nfrom argodoctor import cli\nfrom argodoctor.engine import registry\n"
+             "registry.all_checks(); registry.all_remediations()\n"
              "heavy = ('yaml', 'urllib3', 'rich', 'kubernetes', 'minio', 'importlib.metadata', 'urllib.request', "
              "'ssl', 'socket', 'uuid')\n"
              "print(sorted(m for m in heavy if m in sys.modules))")
@@ -303,7 +304,7 @@ def test_entry_points_read_as_importlib_metadata_reads_them():
     importlib.metadata finds, for argodoctor's groups and for a crowded one (console_scripts)."""
     from importlib.metadata import entry_points
 
-    from argodoctor import registry
+    from argodoctor.engine import registry
 
     for group in (registry.CHECK_GROUP, registry.REMEDIATION_GROUP, "console_scripts"):
         expected = sorted((ep.name, ep.value) for ep in entry_points(group=group))
@@ -314,7 +315,7 @@ def test_the_docs_url_is_pyprojects_documentation_url_and_docs_url_moves_every_l
     import json
     import re
 
-    from argodoctor.model import DOCS_URL
+    from argodoctor.engine.model import DOCS_URL
 
     [documentation] = re.findall(r'^Documentation = "(.*)"$', (ROOT / "pyproject.toml").read_text(), re.M)
     assert documentation == DOCS_URL
@@ -323,6 +324,6 @@ def test_the_docs_url_is_pyprojects_documentation_url_and_docs_url_moves_every_l
                            "--docs-url", "https://wiki.example.com/argodoctor/")
         assert {r["docs"] for r in json.loads(out)["results"]} >= {"https://wiki.example.com/argodoctor#ad203"}
     finally:
-        from argodoctor.model import set_docs_url
+        from argodoctor.engine.model import set_docs_url
 
         set_docs_url(DOCS_URL)

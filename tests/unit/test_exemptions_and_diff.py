@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from argodoctor import exemptions
+from argodoctor.engine import exemptions
+from argodoctor.engine.model import Result, Status
 from argodoctor.errors import UserError
-from argodoctor.events import changed
-from argodoctor.model import Result, Status
-from argodoctor.report import diff
-from argodoctor.sinks import parse_sink
+from argodoctor.report.events import changed
+from argodoctor.report.report import diff
+from argodoctor.report.sinks import parse_sink
 
 from .builders import context
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argodoctor import formats
-from argodoctor.formats import FORMATS, render
-from argodoctor.model import DOCS_URL, Result, Status
-from argodoctor.report import Report
+from argodoctor.engine.model import DOCS_URL, Result, Status
+from argodoctor.report import formats
+from argodoctor.report.formats import FORMATS, render
+from argodoctor.report.report import Report
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -71,7 +71,7 @@ def test_an_empty_report_renders_in_every_format():
 
 
 def test_json_is_report_to_json():
-    from argodoctor.report import to_json
+    from argodoctor.report.report import to_json
 
     report = _report()
     assert render(report, "json") == to_json(report)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from argodoctor.argo import Version, go_decode, parse_controller_config
-from argodoctor.argo_config import config_problems, setting_name
+from argodoctor.argo.config_keys import config_problems, setting_name
 
 V3_7_18 = Version(3, 7, 18)
 

@@ -1,4 +1,4 @@
-"""User YAML inside objects is loaded with bounds (argodoctor.safe_yaml): an alias bomb, deep nesting or a
+"""User YAML inside objects is loaded with bounds (argodoctor.view.safe_yaml): an alias bomb, deep nesting or a
 recursive alias in one tenant's ConfigMap yields one finding naming it, quickly, and the rest of the
 report is unaffected."""
 from __future__ import annotations
@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from argodoctor import argo, safe_yaml
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor import argo
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
+from argodoctor.view import safe_yaml
 
 from .builders import configmap, context, controller, controller_configmap, workflow
 

@@ -4,8 +4,8 @@ v3.7.18) and JoinWorkflowSpec (workflow/util/merge.go: workflow > (Cluster)Workf
 workflowDefaults)."""
 from __future__ import annotations
 
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import context, controller, controller_configmap, workflow
 
@@ -148,7 +148,7 @@ def test_nodes_proxy_is_granted_by_a_clusterrolebinding_only():
 
 
 def test_grant_workflow_rbac_binds_nodes_proxy_cluster_wide_for_kubelet():
-    from argodoctor.registry import select_remediations
+    from argodoctor.engine.registry import select_remediations
     objs = [controller("v3.3.10"), controller_configmap(containerRuntimeExecutor="kubelet"),
             workflow("team-a", serviceAccountName="runner", templates=[container()]), _sa("team-a", "runner")]
     ctx = context(*objs)

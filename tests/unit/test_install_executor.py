@@ -6,8 +6,8 @@ from argodoctor.remediations.set_executor import SetExecutor
 from argodoctor.remediations.set_executor_image import SetExecutorImage, matching_image
 
 from argodoctor import argo
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import context, controller, controller_configmap, crds, workflow
 
@@ -192,7 +192,7 @@ def test_install_argo_reads_manifests_from_a_file_a_dir_or_an_https_url_with_the
     import pytest
     from argodoctor.remediations.install_argo import read_manifests
 
-    from argodoctor.context import Options
+    from argodoctor.engine.context import Options
     from argodoctor.errors import UserError
 
     from ..conftest import manifests

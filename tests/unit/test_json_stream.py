@@ -1,4 +1,4 @@
-"""argodoctor.json_stream: a list's items decoded while its text arrives give exactly what json.loads
+"""argodoctor.view.json_stream: a list's items decoded while its text arrives give exactly what json.loads
 gives for the whole text, however the bytes are cut into chunks (inside a string, a number, a multi-byte
 character), and text that is not one JSON object is refused."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argodoctor.json_stream import list_items
+from argodoctor.view.json_stream import list_items
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
@@ -51,7 +51,7 @@ def test_one_byte_chunks_and_a_character_cut_in_two():
 
 
 def test_a_large_item_arriving_in_small_chunks_is_decoded_in_linear_time(monkeypatch):
-    from argodoctor import json_stream
+    from argodoctor.view import json_stream
 
     scanned = []
 

@@ -1,4 +1,4 @@
-"""argodoctor.kube against a real HTTP server on loopback standing in for a throttling or misconfigured
+"""argodoctor.view.kube against a real HTTP server on loopback standing in for a throttling or misconfigured
 API server: 429/503 with Retry-After are retried (as client-go does), 5xx on reads with backoff, writes
 are not retried past a 500, and an HTML answer (a login page, an auth proxy) is named as such."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from argodoctor.errors import KubeError
-from argodoctor.kube import Kube
+from argodoctor.view.kube import Kube
 
 LIST = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {}, "items": [{"metadata": {"name": "a"}}]}
 
@@ -111,8 +111,8 @@ def test_an_internal_error_exits_3_with_the_traceback_only_under_v(cli, monkeypa
 def test_a_live_view_checks_the_shape_of_argo_kinds_and_trusts_the_typed_built_in_ones(server):
     """Argo's CRDs preserve unknown fields, so a served Workflow can hold anything: it still crosses the
     parse boundary. A built-in kind comes from the API server's typed structs and is taken as served."""
-    from argodoctor.cluster import LiveView
-    from argodoctor.manifest_input import OverlayView
+    from argodoctor.view.cluster import LiveView
+    from argodoctor.view.manifest_input import OverlayView
 
     bad = {"metadata": {"name": "w", "namespace": "a"}, "spec": {"serviceAccountName": ["not", "a", "string"]}}
     Script.answers = [(200, {}, json.dumps({"kind": "WorkflowList", "metadata": {}, "items": [bad]}).encode())]
@@ -136,7 +136,7 @@ def _page(items: list, cont: str, crd: bool) -> bytes:
 
 @pytest.mark.parametrize("crd", [True, False])
 def test_continue_token_is_read_off_a_page_without_decoding_its_items(crd):
-    from argodoctor.kube import continue_token
+    from argodoctor.view.kube import continue_token
 
     # items that hold the same key and token-like text nested (and quoted) in them
     tricky = [{"metadata": {"name": "a", "continue": "no"}, "spec": {"x": {"metadata": {"continue": "nested"}}}},
@@ -174,7 +174,7 @@ def test_an_error_on_a_page_asked_for_ahead_is_raised_where_the_list_is_read(ser
 
 
 def test_lists_are_read_whole_from_kubernetes_1_33_and_in_pages_of_500_before(server, cli):
-    from argodoctor.kube import chunk_for
+    from argodoctor.view.kube import chunk_for
 
     assert chunk_for({"major": "1", "minor": "35"}) == 0 and chunk_for({"major": "1", "minor": "33+"}) == 0
     assert chunk_for({"major": "1", "minor": "32"}) == 500 and chunk_for({}) == 500

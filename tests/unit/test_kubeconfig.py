@@ -1,4 +1,4 @@
-"""argodoctor.kubeconfig: kubeconfig files merged as kubectl merges them, the in-cluster config, exec
+"""argodoctor.view.kubeconfig: kubeconfig files merged as kubectl merges them, the in-cluster config, exec
 plugins and impersonation, with requests seen by a real HTTP server on loopback."""
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import threading
 import pytest
 import yaml
 
-from argodoctor import kubeconfig
 from argodoctor.errors import UserError
-from argodoctor.kube import Kube
+from argodoctor.view import kubeconfig
+from argodoctor.view.kube import Kube
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):

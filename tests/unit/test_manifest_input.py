@@ -104,9 +104,9 @@ def test_a_service_backed_by_a_statefulset_has_endpoints_one_backed_by_nothing_n
 
 
 def _results(view, ids: list[str]) -> dict[tuple[str, str | None, str | None], tuple[str, str]]:
-    from argodoctor.context import Context
-    from argodoctor.registry import select_checks
-    from argodoctor.runner import run_checks
+    from argodoctor.engine.context import Context
+    from argodoctor.engine.registry import select_checks
+    from argodoctor.engine.runner import run_checks
 
     return {(r.id, r.namespace, r.object): (r.status.value, r.message)
             for r in run_checks(select_checks(ids), Context(view))}
@@ -114,7 +114,7 @@ def _results(view, ids: list[str]) -> dict[tuple[str, str | None, str | None], t
 
 def _as_cluster(files) -> Any:
     """The objects of the files as a whole cluster's snapshot (not a partial view)."""
-    from argodoctor.cluster import SnapshotView
+    from argodoctor.view.cluster import SnapshotView
 
     return SnapshotView("cluster", [o for objs in (files.objects, files.implied) for group in objs.values()
                                     for o in group])
@@ -141,7 +141,7 @@ spec: {entrypoint: main, templates: [{name: main, container: {image: alpine}}]}
 def test_a_binding_to_a_role_the_files_lack_is_no_verdict_offline_and_grants_nothing_on_a_cluster(cli, tmp_path):
     """The seed's method one binds `default` to the built-in `admin`, which no manifest defines: offline,
     whether it grants the executor's rights is unknown (admin aggregates Argo's rules on a cluster)."""
-    from argodoctor.manifest_input import offline_view, read
+    from argodoctor.view.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     team = tmp_path / "team.yaml"
@@ -193,7 +193,7 @@ def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cl
     """Files are part of a cluster: the repository's Secret (External Secrets, Sealed Secrets), a workflow's
     ServiceAccount, its token Secret, the object store's Service may all be created apart. Offline they get
     `skip`, naming the object; the same objects as a whole cluster's snapshot fail."""
-    from argodoctor.manifest_input import offline_view, read
+    from argodoctor.view.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     (tmp_path / "zz.yaml").write_text(REFERENCES)
@@ -221,7 +221,7 @@ def test_objects_the_files_name_but_lack_are_no_verdict_offline_and_fail_on_a_cl
 def test_files_without_argo_are_no_verdict_on_its_install_offline(tmp_path):
     """A team's own files (no CRDs, no controller) judged offline say nothing of whether Argo is installed;
     as a whole cluster's snapshot, the same objects mean it is not."""
-    from argodoctor.manifest_input import offline_view, read
+    from argodoctor.view.manifest_input import offline_view, read
 
     (tmp_path / "team.yaml").write_text(REFERENCES)
     files = read([str(tmp_path)], "argo")
@@ -372,7 +372,7 @@ def test_offline_a_service_of_the_files_will_have_endpoints_once_applied(cli, tm
 
 def test_offline_an_executor_sa_the_files_lack_is_no_pass(tmp_path):
     """Issue 23 item 4: the SA whose token the executor uses is no `pass` when the files lack it (AD304)."""
-    from argodoctor.manifest_input import offline_view, read
+    from argodoctor.view.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     team = tmp_path / "zz-team.yaml"
@@ -390,7 +390,7 @@ def test_offline_an_executor_sa_the_files_lack_is_no_pass(tmp_path):
 def test_offline_a_defaults_sa_the_files_make_in_other_namespaces_only_is_a_warning(tmp_path):
     """Issue 23 item 4: workflowDefaults' SA made by the files in some namespaces but not in another is a
     warning there, as a Secret held in another namespace only is a finding (AD203)."""
-    from argodoctor.manifest_input import offline_view, read
+    from argodoctor.view.manifest_input import offline_view, read
 
     (tmp_path / "argo.yaml").write_text(manifests("v3.7.18").read_text())
     (tmp_path / "zz-team.yaml").write_text(DEFAULTS_SA)

@@ -8,12 +8,14 @@ import pytest
 import urllib3
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-from argodoctor import events, names, probes
-from argodoctor.cluster import KINDS
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 from argodoctor.errors import KubeError
-from argodoctor.kube import Kube
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.report import events
+from argodoctor.s3 import probes
+from argodoctor.view import names
+from argodoctor.view.cluster import KINDS
+from argodoctor.view.kube import Kube
 
 from .builders import SEED_REPO, context, controller, controller_configmap, secret, workflow
 from .test_kube_faults import Script, server  # noqa: F401 (the loopback HTTP server fixture)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from argodoctor.cluster import LiveView
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
+from argodoctor.view.cluster import LiveView
 
 from .builders import SEED_REPO, context, controller, controller_configmap, secret, workflow
 

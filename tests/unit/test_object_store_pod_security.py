@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from argodoctor.remediations.deploy_object_store import manifests
 
-from argodoctor import pod_security
+from argodoctor.k8s import pod_security
 
 
 def minio_pod_spec() -> dict:

@@ -1,4 +1,4 @@
-"""Issue 31 items 4-5: the one table of what argodoctor sends (argodoctor.permissions) and the roles
+"""Issue 31 items 4-5: the one table of what argodoctor sends (argodoctor.engine.permissions) and the roles
 generated from it: the reader lists, gets only Secrets, never watches; namespaced and Secret-less
 variants; the fix roles hold no escalate/bind/update/watch, delete only bindings; the chart's rules
 file is the table's; --no-secrets makes the checks that read Secrets skip, never pass."""
@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from argodoctor import argo, permissions, registry
-from argodoctor.cluster import KINDS, SnapshotView
-from argodoctor.context import Context
-from argodoctor.model import Status
-from argodoctor.runner import run_checks
+from argodoctor import argo
+from argodoctor.engine import permissions, registry
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Status
+from argodoctor.engine.runner import run_checks
+from argodoctor.view.cluster import KINDS, SnapshotView
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,7 @@ def test_report_role_is_get_and_patch_of_its_configmap_only():
 def test_the_charts_rules_file_is_generated_from_the_table():
     text = (ROOT / "charts" / "argodoctor" / "rbac-rules.yaml").read_text()
     assert yaml.safe_load(text) == permissions.chart_rules(), \
-        "stale: python -m argodoctor.permissions > charts/argodoctor/rbac-rules.yaml"
+        "stale: python -m argodoctor.engine.permissions > charts/argodoctor/rbac-rules.yaml"
 
 
 def test_every_remediation_has_its_writes_in_the_table():

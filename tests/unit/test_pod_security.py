@@ -1,12 +1,13 @@
-"""AD404 and the Pod Security Standards evaluator (argodoctor.pod_security, after
+"""AD404 and the Pod Security Standards evaluator (argodoctor.k8s.pod_security, after
 k8s.io/pod-security-admission/policy) on the pod parts each executor creates (argo.executor_pod)."""
 from __future__ import annotations
 
 from argodoctor.remediations.set_executor_security_context import SetExecutorSecurityContext
 
-from argodoctor import argo, pod_security
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor import argo
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
+from argodoctor.k8s import pod_security
 
 from .builders import context, controller, controller_configmap, workflow
 

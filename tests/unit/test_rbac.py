@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from argodoctor.rbac import (
+from argodoctor.k8s.rbac import (
     Evaluator,
     Grant,
     InvalidSelector,

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from argodoctor import argo
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import (
     SEED_REPO,

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from argodoctor import s3
-from argodoctor.cluster import LiveView, SnapshotView, load_documents, write_snapshot
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.model import Result, Status
+from argodoctor.engine.runner import run_checks
 from argodoctor.errors import KubeError
-from argodoctor.model import Result, Status
-from argodoctor.report import SYMBOLS, Report, fix_command, print_table, to_json, write_json
-from argodoctor.runner import run_checks
+from argodoctor.report.report import SYMBOLS, Report, fix_command, print_table, to_json, write_json
+from argodoctor.view.cluster import LiveView, SnapshotView, load_documents, write_snapshot
 
 from .builders import context, controller, controller_configmap, crds, secret, workflow
 
@@ -88,7 +88,7 @@ def test_blocked_follows_results_changed_after_they_were_stored():
 
 def test_the_runner_stores_each_checks_results_as_a_list():
     ctx = context(controller(), controller_configmap(), workflow("team-a"), workflow("team-b"))
-    from argodoctor.registry import select_checks
+    from argodoctor.engine.registry import select_checks
 
     results = run_checks(select_checks(["AD201", "AD203"]), ctx)
     assert results and set(ctx.results) >= {"AD201", "AD203"}
@@ -165,7 +165,7 @@ def test_ad501_names_every_namespace_holding_the_service_sorted():
     svc = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio", "namespace": ns},
             "spec": {"ports": [{"port": 9000}]}} for ns in ("zeta", "argo")]
     ctx = context(controller(), controller_configmap(), workflow("team-a"), *svc)
-    from argodoctor.registry import select_checks
+    from argodoctor.engine.registry import select_checks
 
     results = [r for r in run_checks(select_checks(["AD501"]), ctx) if r.id == "AD501"]
     (team_a,) = [r for r in results if r.namespace == "team-a"]
@@ -222,7 +222,7 @@ def test_a_snapshot_gives_the_same_results_through_json_yaml_and_the_old_reader(
 
 
 def _all():
-    from argodoctor.registry import all_checks
+    from argodoctor.engine.registry import all_checks
 
     return all_checks()
 
@@ -343,7 +343,7 @@ def odd_report() -> Report:
 def print_table_line_by_line(report: Report, console: Console) -> None:
     """The table as it was printed before: one console.print per line."""
     from argodoctor import __version__
-    from argodoctor.report import GROUP_ORDER
+    from argodoctor.report.report import GROUP_ORDER
 
     console.print(f"[bold]argodoctor {__version__}[/] · {escape(report.cluster)} · Argo "
                   f"{report.argo_version or 'not detected'}")

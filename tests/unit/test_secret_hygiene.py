@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
-from argodoctor import secret_facts
-from argodoctor.cluster import redact_secret
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
+from argodoctor.view import secret_facts
+from argodoctor.view.cluster import redact_secret
 
 from .builders import context, controller, controller_configmap, crds
 
@@ -68,8 +68,8 @@ def test_snapshots_carry_the_facts(tmp_path, cli):
 
 
 def test_snapshots_key_their_digests_without_writing_the_key_and_redact_annotations_and_env(tmp_path, monkeypatch):
-    from argodoctor import cluster
-    from argodoctor.cluster import SnapshotView, write_snapshot
+    from argodoctor.view import cluster
+    from argodoctor.view.cluster import SnapshotView, write_snapshot
 
     s = raw_secret("argo", "minio", accesskey=b"admin", secretkey=b"password")
     s["metadata"]["annotations"] = {"note": "password is hunter2", "kubernetes.io/service-account.name": "x"}
@@ -96,7 +96,7 @@ def test_snapshots_key_their_digests_without_writing_the_key_and_redact_annotati
 
 def test_scrub_finds_every_kind_of_credential_its_shortcut_lets_through():
     """scrub skips the full expression when no telltale is present: each pattern must have one."""
-    from argodoctor.model import CREDENTIAL_PATTERNS, scrub
+    from argodoctor.engine.model import CREDENTIAL_PATTERNS, scrub
 
     samples = ["AKIAABCDEFGHIJKLMNOP", "ASIAABCDEFGHIJKLMNOP", "AIDAABCDEFGHIJKLMNOP", "AROAABCDEFGHIJKLMNOP",
                "ANPAABCDEFGHIJKLMNOP", "AGPAABCDEFGHIJKLMNOP",

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from argodoctor import cluster
-from argodoctor.cluster import SnapshotView, write_snapshot
-from argodoctor.context import Context
+from argodoctor.engine.context import Context
+from argodoctor.engine.registry import all_checks
+from argodoctor.engine.runner import run_checks
 from argodoctor.errors import UserError
-from argodoctor.registry import all_checks
-from argodoctor.runner import run_checks
+from argodoctor.view import cluster
+from argodoctor.view.cluster import SnapshotView, write_snapshot
 
 from .builders import configmap, controller, controller_configmap, crds, secret, workflow
 

@@ -7,8 +7,8 @@ from argodoctor.remediations.create_sa_token_secret import CreateSATokenSecret
 from argodoctor.remediations.grant_workflow_rbac import GrantWorkflowRBAC
 
 from argodoctor import argo
-from argodoctor.registry import select_checks
-from argodoctor.runner import run_checks
+from argodoctor.engine.registry import select_checks
+from argodoctor.engine.runner import run_checks
 
 from .builders import context, controller, controller_configmap, workflow
 

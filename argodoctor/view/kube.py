@@ -1,6 +1,6 @@
 """The one place argodoctor talks HTTP to a Kubernetes API server.
 
-Plain urllib3 with the connection argodoctor.kubeconfig reads; responses are parsed as plain JSON
+Plain urllib3 with the connection argodoctor.view.kubeconfig reads; responses are parsed as plain JSON
 dicts. Not the `kubernetes` package: importing it alone takes half a second, and its generated model
 classes are slow at scale (only the port-forward to an in-cluster object store uses it). Every request
 has a (connect, read) timeout.
@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import KubeError, UserError
+from ..errors import KubeError, UserError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("argodoctor.kube")  # the name -v prints, kept from before the move to view/
 
 APPLY_PATCH = "application/apply-patch+yaml"
 FIELD_MANAGER = "argodoctor"

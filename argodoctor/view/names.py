@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from .errors import UserError
+from ..errors import UserError
 
 # k8s.io/apimachinery v0.35.4 pkg/util/validation/validation.go: dns1123LabelFmt, dns1123SubdomainFmt and
 # their maximum lengths (Go's regexp anchors ^...$ match the whole text: fullmatch, not Python's `$`).

@@ -7,7 +7,7 @@ import copy
 import dataclasses
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 DEFAULT_IMAGE = f"ghcr.io/argodoctor/argodoctor:{__version__}"
 CONFIG_DIR = "/etc/argodoctor"  # where the exemptions ConfigMap is mounted
@@ -33,7 +33,7 @@ class CronJobSpec:
     exemptions: str = ""  # an exemptions file's text (check --config): stored in a ConfigMap the pod mounts
     resources: dict[str, Any] = dataclasses.field(default_factory=lambda: DEFAULT_RESOURCES)
     extra_args: tuple[str, ...] = ()  # passed through to `argodoctor check`
-    # What the job reads, and so its role (argodoctor.permissions): no Secret (check --no-secrets), and
+    # What the job reads, and so its role (argodoctor.engine.permissions): no Secret (check --no-secrets), and
     # namespaced objects only in the controller's and the workflow namespaces (check --namespaced-read).
     secrets: bool = True
     namespaced_read: bool = False
@@ -75,10 +75,15 @@ class CronJobSpec:
 
 
 def manifests(spec: CronJobSpec) -> list[dict[str, Any]]:
-    """Namespace, ServiceAccount, the reader's and the events' roles + bindings (argodoctor.permissions:
+    """Namespace, ServiceAccount, the reader's and the events' roles + bindings (argodoctor.engine.permissions:
     a ClusterRole each, or with namespaced_read Roles in the namespaces read), the report ConfigMap with a
     Role that may write only it, and the CronJob."""
-    from .permissions import bindings, events_roles, reader_roles, report_role  # here: the CLI reads DEFAULT_IMAGE
+    from ..engine.permissions import (  # here: the CLI reads DEFAULT_IMAGE
+        bindings,
+        events_roles,
+        reader_roles,
+        report_role,
+    )
 
     ns, name = spec.namespace, spec.name
 
@@ -159,7 +164,7 @@ def namespaced_grants(kube: Any, spec: CronJobSpec) -> list[dict[str, Any]]:
     namespaces are not recorded anywhere else): one LIST of each kind cluster-wide, by argodoctor's
     managed-by label; a binding counts when it binds this job's ServiceAccount to one of its roles, and a
     Role when such a binding names it."""
-    from .cluster import KINDS
+    from ..view.cluster import KINDS
 
     ours = {f"{spec.name}-reader", f"{spec.name}-events"}
     query = {"labelSelector": f"{MANAGED_BY}=argodoctor"}

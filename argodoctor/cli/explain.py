@@ -6,19 +6,19 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
 
 def checks_md() -> str:
     try:
         return resources.files("argodoctor.docs").joinpath("checks.md").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
-        return (Path(__file__).resolve().parents[1] / "docs" / "checks.md").read_text(encoding="utf-8")
+        return (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text(encoding="utf-8")
 
 
 def section(check: str) -> str:
     """The `## ADnnn` section of a check id or slug, without the sections around it."""
-    from .registry import all_checks
+    from ..engine.registry import all_checks
 
     wanted = check.strip()
     by_slug = {c.slug: c.id for c in all_checks()}

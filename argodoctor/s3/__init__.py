@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import ssl
 
-    from .context import Context
+    from ..engine.context import Context
 
-from . import argo, names, probes
-from .argo import S3Settings
-from .cluster import IMPLIED_BY_FILES, KINDS
-from .errors import UserError
+from .. import argo
+from ..argo import S3Settings
+from ..errors import UserError
+from ..view import names
+from ..view.cluster import IMPLIED_BY_FILES, KINDS
+from . import probes
 
 PROBE_PREFIX = "argodoctor-probe/"
 AUTH_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",

@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from .cluster import KINDS, ClusterView
-from .errors import KubeError, UserError
+from ..errors import KubeError, UserError
+from ..view.cluster import KINDS, ClusterView
 from .model import Result, Status
 
 DEFAULT_FILE = ".argodoctor.yaml"

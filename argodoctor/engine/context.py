@@ -7,9 +7,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from . import argo
-from .cluster import ClusterView
-from .errors import UserError
+from .. import argo
+from ..errors import UserError
+from ..view.cluster import ClusterView
 from .model import Result, Status
 
 T = TypeVar("T")

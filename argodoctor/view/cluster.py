@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..errors import KubeError, UserError
 from . import safe_yaml, secret_facts, shapes
-from .errors import KubeError, UserError
 from .kube import PAGED_CHUNK, Kube
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import argo
+from .. import argo
 from .cluster import _LAST_APPLIED, digest
 
 _SECRET_ANNOTATIONS_KEPT = ("kubernetes.io/service-account.name", "kubernetes.io/service-account.uid")

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from .cluster import KINDS
-from .names import api_path
+from ..view.cluster import KINDS
+from ..view.names import api_path
 from .report import BAD, result_key
 
 

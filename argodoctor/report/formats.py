@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from . import __version__
-from .model import FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status, docs_url  # the docs' home: model.py
+from .. import __version__
+from ..engine.model import FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status, docs_url  # the docs' home: model.py
 from .report import GROUP_ORDER, Report, fix_command, to_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -71,7 +71,7 @@ def _groups(report: Report) -> list[tuple[str, list[Result]]]:
 def _check_titles() -> dict[str, str]:
     """Title of every registered check by id ({} when the plugins cannot be loaded)."""
     try:
-        from .registry import all_checks
+        from ..engine.registry import all_checks
 
         return {c.id: c.title for c in all_checks()}
     except Exception:  # a report is still written when a plugin is broken
@@ -441,7 +441,7 @@ def render_html(report: Report, history: list[dict] | None = None) -> str:
     import jinja2
     from markupsafe import Markup
 
-    templates = resources.files("argodoctor.templates")
+    templates = resources.files("argodoctor.report.templates")
     css, js = (templates.joinpath(f).read_text(encoding="utf-8").strip() for f in ("report.css", "report.js"))
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; img-src data:; "
            "base-uri 'none'; form-action 'none'")

@@ -25,7 +25,7 @@ import os
 import time
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # rest/config.go: token, ca.crt, namespace
 TOKEN_REREAD = 60.0  # seconds: a projected token is rotated on disk (client-go re-reads it each minute)

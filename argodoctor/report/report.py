@@ -16,8 +16,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from . import __version__
-from .model import REPORT_SCHEMA, STATUS_ORDER, Result, Status
+from .. import __version__
+from ..engine.model import REPORT_SCHEMA, STATUS_ORDER, Result, Status
 
 GROUP_ORDER = ["pre-install", "doctor", "install", "artifacts", "rbac", "executor", "object-store"]
 SYMBOLS = {Status.PASS: ("✔", "green"), Status.WARN: ("!", "yellow"), Status.FAIL: ("✖", "red"),
@@ -285,7 +285,7 @@ _RANK = {"pass": 0, "skip": 0, "warn": 1, "error": 2, "fail": 2, "exempt": 2}
 def _groups() -> dict[str, str]:
     """check id -> group, from the registered plugins (a report may name checks no longer installed)."""
     try:
-        from .registry import all_checks
+        from ..engine.registry import all_checks
 
         return {c.id: c.group for c in all_checks()}
     except Exception:

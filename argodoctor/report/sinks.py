@@ -14,9 +14,10 @@ import sys
 import urllib.parse
 from typing import Any
 
-from . import names, probes
-from .cluster import KINDS
-from .errors import KubeError, UserError
+from ..errors import KubeError, UserError
+from ..s3 import probes
+from ..view import names
+from ..view.cluster import KINDS
 
 CONFIGMAP_BUDGET = 900 * 1024  # bytes of data, under the API server's 1 MiB object limit
 MANAGED = {"app.kubernetes.io/managed-by": "argodoctor"}
@@ -188,10 +189,10 @@ def store(ctx: Any, destinations: list[Sink], doc: dict[str, Any], *, events: bo
     """Writes the report to every destination and, with events, emits an Event per changed result
     (against the ConfigMap destination's previous report). Returns the ConfigMap's run history
     (for the HTML chart), or None without one."""
+    from ..s3 import bucket_client
     from . import events as k8s_events
     from .formats import render
     from .report import from_dict, to_json
-    from .s3 import bucket_client
 
     history = None
     baseline = None

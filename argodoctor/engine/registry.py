@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-from .errors import UserError
+from ..errors import UserError
 from .model import Check, Remediation
 
 CHECK_GROUP = "argodoctor.checks"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine.model import Action
 from .fixer import clean, merged
-from .model import Action
 
 # How each tool marks what it manages: Helm 3 (pkg/action: managed-by label and the release annotations it
 # adopts by), Argo CD (application.instanceLabelKey default, and the annotation of resource tracking).
@@ -49,7 +49,7 @@ def helm_values(action: Action) -> str | None:
     (the chart writes its `config` key from .Values: artifactRepository, executor, workflowDefaults)."""
     import yaml
 
-    from . import safe_yaml
+    from ..view import safe_yaml
 
     if action.kind != "ConfigMap" or not action.name.endswith("workflow-controller-configmap"):
         return None

@@ -18,9 +18,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import KubeError, UserError
 from . import safe_yaml, shapes
 from .cluster import IMPLIED_BY_FILES, KINDS, LiveView, SnapshotView
-from .errors import KubeError, UserError
 
 MAX_FILE = 64 << 20  # bytes: a rendered chart is a few hundred KiB
 MAX_NODES = 5_000_000

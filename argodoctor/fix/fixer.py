@@ -8,10 +8,10 @@ import functools
 import os
 from typing import Any
 
-from .cluster import KINDS
-from .errors import ApplyError, KubeError
-from .kube import Kube
-from .model import Action, Plan
+from ..engine.model import Action, Plan
+from ..errors import ApplyError, KubeError
+from ..view.cluster import KINDS
+from ..view.kube import Kube
 
 REDACTED = "<redacted>"
 _VOLATILE_META = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",

@@ -15,19 +15,20 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, registry
-from .cronjob import DEFAULT_IMAGE
-from .errors import ApplyError, KubeError, UserError
-from .model import FORMATS
+from .. import __version__
+from ..engine import registry
+from ..engine.model import FORMATS
+from ..errors import ApplyError, KubeError, UserError
+from ..report.cronjob import DEFAULT_IMAGE
 
 # Everything else is imported where it is used: `--help` and `list` must start fast (issue 11).
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .cluster import ClusterView
-    from .context import Context
-    from .kube import Kube
-    from .report import Report
+    from ..engine.context import Context
+    from ..report.report import Report
+    from ..view.cluster import ClusterView
+    from ..view.kube import Kube
 
 DIFF_LINES = 40  # per object, in plans, unless --full-diff
 
@@ -429,7 +430,7 @@ def _commands(p: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
 
 
 def _kube(args: argparse.Namespace) -> Kube:
-    from .kube import Kube
+    from ..view.kube import Kube
 
     kube = Kube(args.kubeconfig, args.context, timeout=(5.0, args.request_timeout), as_user=args.as_user,
                 as_groups=tuple(args.as_groups))
@@ -437,7 +438,7 @@ def _kube(args: argparse.Namespace) -> Kube:
         info = kube.request("GET", "/version")
     except KubeError as e:
         raise UserError(str(e)) from None
-    from .kube import chunk_for
+    from ..view.kube import chunk_for
 
     chunk = getattr(args, "chunk_size", None)
     kube.list_chunk = chunk_for(info) if chunk is None else chunk
@@ -445,7 +446,7 @@ def _kube(args: argparse.Namespace) -> Kube:
 
 
 def _context(args: argparse.Namespace, view: ClusterView) -> Context:
-    from .context import Context, Options
+    from ..engine.context import Context, Options
 
     return Context(view, Options(namespaces=tuple(getattr(args, "namespaces", ())),
                                  argo_version=getattr(args, "argo_version", None),
@@ -464,8 +465,8 @@ def _context(args: argparse.Namespace, view: ClusterView) -> Context:
 
 
 def _run(ctx: Context, checks: list, console: Console) -> Report:
-    from .report import Report
-    from .runner import run_checks
+    from ..engine.runner import run_checks
+    from ..report.report import Report
 
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     t0 = time.monotonic()
@@ -481,7 +482,7 @@ def _run(ctx: Context, checks: list, console: Console) -> Report:
 
 def _manifest_view(args: argparse.Namespace) -> tuple[ClusterView, Any]:
     """check -f: the files' objects, overlaid on the live cluster or (--offline) alone."""
-    from . import manifest_input
+    from ..view import manifest_input
 
     if args.snapshot:
         raise UserError("-f and --snapshot cannot go together: -f judges files to apply, --snapshot a saved state")
@@ -508,7 +509,7 @@ def _read_scope(args: argparse.Namespace, view: ClusterView) -> None:
             raise UserError("--report-to s3:// reads the store's keys from a Secret; --no-secrets reads none")
         view.unread["Secret"] = NO_SECRETS
     if args.namespaced_read:
-        from .argo import DEFAULT_CONTROLLER_NAMESPACE
+        from ..argo import DEFAULT_CONTROLLER_NAMESPACE
 
         if not view.live:
             raise UserError("--namespaced-read chooses what to read from a live cluster: not with --snapshot or "
@@ -519,7 +520,7 @@ def _read_scope(args: argparse.Namespace, view: ClusterView) -> None:
 
 def _locate(results: list, manifests: Any) -> None:
     """Each result about an object of the files names its file and line."""
-    from .cluster import KINDS
+    from ..view.cluster import KINDS
 
     for r in results:
         kind, _, name = (r.object or "").partition("/")
@@ -595,9 +596,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import exemptions, sinks
-    from .cluster import LiveView, SnapshotView
-    from .runner import kinds_read
+    from ..engine import exemptions
+    from ..engine.runner import kinds_read
+    from ..report import sinks
+    from ..view.cluster import LiveView, SnapshotView
 
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()] if args.checks else None
     checks = registry.select_checks(patterns, pre=args.pre)
@@ -611,7 +613,7 @@ def _check(args: argparse.Namespace) -> int:
     if (destinations and any(d.scheme != "file" for d in destinations) or args.events) and args.snapshot:
         raise UserError("--report-to configmap:// or s3:// and --events need a live cluster, not --snapshot")
     if args.docs_url:
-        from .model import set_docs_url
+        from ..engine.model import set_docs_url
 
         set_docs_url(args.docs_url)
     manifests = None
@@ -675,7 +677,7 @@ def _push_metrics(report: Report, gateway: str, job: str, timeout: float) -> Non
     from prometheus_client import CollectorRegistry, push_to_gateway
     from prometheus_client.parser import text_string_to_metric_families
 
-    from .formats import render_prometheus
+    from ..report.formats import render_prometheus
 
     text = render_prometheus(report)
 
@@ -693,14 +695,14 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
     """Writes the report as fmt; doc: report.to_dict(), when the caller has it already."""
     from rich.console import Console
 
-    from .report import print_table, write_json
+    from ..report.report import print_table, write_json
 
     if fmt in ("table", "wide"):
         print_table(report, Console(file=stream, highlight=False), compact=fmt == "table" and not show_passed)
     elif fmt == "json":  # streamed, result by result
         write_json(doc if doc is not None else report.to_dict(lazy=True), stream)
     else:
-        from .formats import render  # (its XML and HTML modules cost start-up the table does not need)
+        from ..report.formats import render  # (its XML and HTML modules cost start-up the table does not need)
 
         stream.write(render(report, fmt, history=history))
 
@@ -708,9 +710,9 @@ def _emit(report: Report, fmt: str, stream, history: list | None = None, doc: di
 def cmd_report(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from . import sinks
-    from .cluster import LiveView
-    from .report import diff, from_dict, print_diff
+    from ..report import sinks
+    from ..report.report import diff, from_dict, print_diff
+    from ..view.cluster import LiveView
 
     if not args.report_command:
         raise UserError("report needs a subcommand: show or diff (see `argodoctor report --help`)")
@@ -719,7 +721,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _kube(args)
 
     def s3_client(bucket: str):
-        from .s3 import bucket_client
+        from ..s3 import bucket_client
 
         return bucket_client(_context(args, LiveView(kube())), bucket, args.report_s3_secret)
 
@@ -746,14 +748,14 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     import yaml
     from rich.console import Console
 
-    from .cronjob import CronJobSpec, created_namespace, manifests, namespaced_grants, not_ours
-    from .fixer import is_subset
-    from .model import Action, Plan
+    from ..engine.model import Action, Plan
+    from ..fix.fixer import is_subset
+    from ..report.cronjob import CronJobSpec, created_namespace, manifests, namespaced_grants, not_ours
 
     if not args.cronjob_command:
         raise UserError("cronjob needs a subcommand: manifest, install or uninstall")
     if args.cronjob_command != "uninstall":  # before anything is printed or written
-        from .cron_schedule import problem
+        from ..k8s.cron_schedule import problem
 
         why = problem(args.schedule)
         if why:
@@ -781,7 +783,7 @@ def cmd_cronjob(args: argparse.Namespace) -> int:
     if args.cronjob_command == "manifest":
         sys.stdout.write(yaml.safe_dump_all(objs, sort_keys=False))
         return 0
-    from .fixer import get_live
+    from ..fix.fixer import get_live
 
     kube = _kube(args)
     plan = Plan(f"cronjob {args.cronjob_command}")
@@ -838,7 +840,7 @@ def _read_exemptions(path: str | None) -> str:
     """The text of an exemptions file for the CronJob's ConfigMap, validated as `check --config` would."""
     if not path:
         return ""
-    from .exemptions import load_config
+    from ..engine.exemptions import load_config
 
     load_config(path)
     with open(path, encoding="utf-8") as f:
@@ -867,14 +869,14 @@ class PlanWriter:
         """Where the writes go, for the plan header and the prompt: context, server and the identity the API
         server sees (impersonation included)."""
         if self._target is None:
-            from .permissions import whoami
+            from ..engine.permissions import whoami
 
             self._target = f"context {self.kube.name} (server {self.kube.host}) as {whoami(self.kube)}"
         return self._target
 
     def run(self, plan, title: str) -> bool:
         """Returns True when it wrote something."""
-        from .fixer import Applier, preflight, render_plan
+        from ..fix.fixer import Applier, preflight, render_plan
 
         out = self.out
         if not plan.actions:
@@ -889,7 +891,7 @@ class PlanWriter:
         out.print(render_plan(plan, None if full else DIFF_LINES), markup=False, highlight=False)
         force = getattr(self.args, "force_conflicts", False)
         if not force:
-            from .gitops import managed_notes
+            from ..fix.gitops import managed_notes
 
             held = managed_notes(plan.actions)
             if held:
@@ -941,8 +943,8 @@ class PlanWriter:
 def cmd_fix(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .cluster import LiveView
-    from .report import print_table
+    from ..report.report import print_table
+    from ..view.cluster import LiveView
 
     if args.all == bool(args.ids):
         raise UserError("name the remediations to run, or pass --all (see `argodoctor list`)")
@@ -964,7 +966,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     if args.dry_run and len(rems) > 1:
         out.print("dry run: each remediation is planned against the cluster as it is now; once earlier ones "
                   "have applied, later ones may find more to do", markup=False)
-    from .fixer import plan_each
+    from ..fix.fixer import plan_each
 
     targeted = plan_each(rems, ctx, writer.run, dry_run=args.dry_run)
     writer.finish()
@@ -982,7 +984,7 @@ def _fix_manifests(rems: list, ctx: Context) -> int:
     """fix -o yaml: every plan's objects as manifests to commit (GitOps), applied nowhere."""
     import yaml
 
-    from .gitops import manifests
+    from ..fix.gitops import manifests
 
     chunks = ["# argodoctor fix -o yaml: the planned objects, to commit where this cluster's manifests live.\n"
               "# Each remediation is planned against the cluster as it is now; nothing was applied.\n"]
@@ -1043,7 +1045,7 @@ def _write_doc(doc: object, fmt: str) -> None:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from .cluster import LiveView, private_snapshot_dir, write_snapshot
+    from ..view.cluster import LiveView, private_snapshot_dir, write_snapshot
 
     private_snapshot_dir(args.output_dir)  # before the cluster is asked anything
     view = LiveView(_kube(args))
@@ -1057,7 +1059,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    from .permissions import bindings, fixer_roles, reader_roles
+    from ..engine.permissions import bindings, fixer_roles, reader_roles
 
     controller_ns = args.controller_namespace or "argo"
     if args.purpose == "fix":
@@ -1089,7 +1091,7 @@ def _role_manifests(args: argparse.Namespace) -> list[dict[str, Any]]:
     """`role --for fix --manifests`: the objects install-argo would apply from there (read as it reads them)."""
     from remediations.install_argo import read_manifests
 
-    from .context import Context, Options
+    from ..engine.context import Context, Options
 
     if "://" in args.manifests:
         raise UserError(f"role --manifests {args.manifests}: a FILE or DIR (role downloads nothing)")
@@ -1120,7 +1122,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .docs_text import section
+    from .explain import section
 
     print(section(args.check))
     return 0
@@ -1148,7 +1150,7 @@ _statuses.__name__ = "list of statuses (pass, warn, fail, skip, error)"
 
 def _argo_version(text: str) -> str:
     """An Argo version like v3.7.18 (argparse turns the ValueError into a usage error)."""
-    from .argo import parse_version
+    from ..argo import parse_version
 
     if parse_version(text) is None:
         raise ValueError(text)

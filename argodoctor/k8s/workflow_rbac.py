@@ -2,9 +2,9 @@
 RBAC objects read once, permissions as requests, and which bindings are broad."""
 from __future__ import annotations
 
-from . import argo
-from .cluster import JUDGED_ON_A_CLUSTER, not_in_files
-from .context import Context
+from .. import argo
+from ..engine.context import Context
+from ..view.cluster import JUDGED_ON_A_CLUSTER, not_in_files
 from .rbac import Evaluator, Request, service_account
 
 RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")

@@ -5,10 +5,10 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from .cluster import KINDS
-from .errors import KubeError, UserError
-from .kube import Kube
-from .names import api_path
+from ..errors import KubeError, UserError
+from ..view.cluster import KINDS
+from ..view.kube import Kube
+from ..view.names import api_path
 
 
 class Discovery:

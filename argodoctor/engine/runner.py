@@ -5,11 +5,11 @@ import logging
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from ..errors import KubeError, UserError
 from .context import Context
-from .errors import KubeError, UserError
 from .model import Check, Result, Status
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("argodoctor.runner")  # the name -v prints
 
 
 def _run_one(check: Check, ctx: Context, computing: threading.Lock) -> list[Result]:
@@ -44,7 +44,7 @@ def _run_guarded(check: Check, ctx: Context) -> list[Result]:
         return [check.errored(f"{check.id} could not run: {e}{hint}")]
     except Exception as e:  # a crashing check is a result, never the end of the run
         log.debug("check %s raised", check.id, exc_info=True)
-        from .probes import from_probe, summary
+        from ..s3.probes import from_probe, summary
 
         if from_probe(e):  # a probe's exception escaped its check: its summary only, never its text
             return [check.errored(f"{check.id} could not run: a network probe failed: {summary(e)}")]
@@ -122,7 +122,7 @@ def run_checks(check_classes: list[type[Check]], ctx: Context, workers: int = 8)
 
 
 def malformed_results(ctx: Context, checks: list[type[Check]]) -> list[Result]:
-    """One `error` per object the parse boundary (argodoctor.shapes) held back from the checks, under
+    """One `error` per object the parse boundary (argodoctor.view.shapes) held back from the checks, under
     the first selected check that reads its kind: the object and field named, never its values."""
     out = []
     for kind, bad in sorted(getattr(ctx.view, "malformed", {}).items()):
