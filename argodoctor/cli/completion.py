@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from collections.abc import Iterator
+
+from ..engine import registry
+from .parser import build_parser
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -98,3 +102,10 @@ def _fish(parser: argparse.ArgumentParser, checks: list[str], remediations: list
         if words:
             lines.append(f"complete -c argodoctor -f -n '{cond}' -a {shlex.quote(' '.join(words))}")
     return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = [c.id for c in registry.all_checks()]
+    rems = [r.id for r in registry.all_remediations()]
+    sys.stdout.write(script(args.shell, build_parser(), checks, rems))
+    return 0

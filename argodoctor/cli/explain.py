@@ -1,6 +1,7 @@
 """docs/checks.md as shipped in the wheel (package argodoctor.docs), for `argodoctor explain`."""
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
 from importlib import resources
@@ -29,3 +30,8 @@ def section(check: str) -> str:
         hint = f"; did you mean {close[0]}?" if close else " (`argodoctor list` shows them all)"
         raise UserError(f"no check {check!r}{hint}")
     return f"{cid}\n\n{sections[cid].strip()}\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    print(section(args.check))
+    return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from argodoctor.cli import _duration, build_parser
+from argodoctor.cli import build_parser
+from argodoctor.cli.options import duration as _duration
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed-broken"
 

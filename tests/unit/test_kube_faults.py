@@ -96,11 +96,11 @@ def test_check_against_an_html_answer_exits_2_in_one_line(server, cli):
 
 
 def test_an_internal_error_exits_3_with_the_traceback_only_under_v(cli, monkeypatch):
-    from argodoctor import cli as cli_module
+    from argodoctor.cli import list as list_command
 
     def broken(args):
         raise ZeroDivisionError("division by zero")
-    monkeypatch.setitem(cli_module.COMMANDS, "list", broken)
+    monkeypatch.setattr(list_command, "run", broken)
     code, out, err = cli("list")
     assert code == 3 and err.strip() == ("argodoctor: internal error: ZeroDivisionError (run with -v for the "
                                          "traceback, and report it)")

@@ -308,10 +308,10 @@ def test_snapshot_of_a_live_view_streams_its_pages_and_reports_what_it_cannot_li
 
 
 def test_snapshot_command_writes_json_by_default_and_yaml_on_request(cli, tmp_path, monkeypatch):
-    from argodoctor import cli as cli_module
+    from argodoctor.cli import snapshot as snapshot_command
 
     kube = FakeKube({"secrets": [secret("minio", "argo", accesskey="a")], "workflows": [workflow("team-a")]})
-    monkeypatch.setattr(cli_module, "_kube", lambda args: kube)
+    monkeypatch.setattr(snapshot_command, "connect", lambda args: kube)
     code, _, err = cli("snapshot", "-o", tmp_path / "j")
     assert code == 0 and "wrote 2 objects" in err, err
     assert (tmp_path / "j" / "Secret.json").exists() and not list((tmp_path / "j").glob("*.yaml"))
