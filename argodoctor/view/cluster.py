@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import KubeError, UserError
-from . import safe_yaml, secret_facts, shapes
+from . import failures, safe_yaml, secret_facts, shapes
 from .kube import PAGED_CHUNK, Kube
 
 
@@ -33,6 +33,9 @@ class Kind:
     version: str
     plural: str
     namespaced: bool = True
+    # The LIST's selectors, for kinds of which only some objects are ever read (a Workflow's pods, Warning
+    # Events): the API server filters, so the rest is neither sent nor decoded.
+    query: tuple[tuple[str, str], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -69,6 +72,10 @@ _KINDS = [
     Kind("CronWorkflow", "argoproj.io", "v1alpha1", "cronworkflows"),
     Kind("ClusterWorkflowTemplate", "argoproj.io", "v1alpha1", "clusterworkflowtemplates", False),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False),  # check --pre (AD003)
+    # diagnose: the pods of Workflows and the Warning Events (after Workflow: a snapshot keeps those of the
+    # Workflows that failed, learnt from the Workflows it wrote before them).
+    Kind("Pod", "", "v1", "pods", query=(("labelSelector", failures.WORKFLOW_LABEL),)),
+    Kind("Event", "", "v1", "events", query=(("fieldSelector", "type=Warning"),)),
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 
@@ -170,10 +177,18 @@ def _slim(kind: str, obj: Any) -> Any:
         meta.pop("managedFields", None)
     if kind == "Secret":
         return redact_secret(obj)
-    if kind in ("Workflow", "CronWorkflow"):
+    if kind == "Workflow":  # its phase; a failed one's message and failed nodes too, bounded (failures.slim)
+        status = failures.slim(obj.pop("status", None))
+        if status:
+            obj["status"] = status
+    elif kind == "CronWorkflow":
         status = obj.pop("status", None)
         if isinstance(status, dict) and status.get("phase"):
             obj["status"] = {"phase": status["phase"]}
+    elif kind == "Pod":
+        return failures.slim_pod(obj)
+    elif kind == "Event":
+        return failures.slim_event(obj)
     return obj
 
 
@@ -351,7 +366,7 @@ class LiveView(ClusterView):
         scopes = self.namespaces if self.namespaces is not None and kind.namespaced else (None,)
         for ns in scopes:
             self.lists += 1
-            for obj in self.kube.list(kind.path(ns), page_size=self.page_size):
+            for obj in self.kube.list(kind.path(ns), page_size=self.page_size, query=dict(kind.query) or None):
                 # LIST items carry no kind/apiVersion; add them so objects stand alone.
                 obj["kind"], obj["apiVersion"] = kind.name, kind.api_version
                 yield obj
@@ -555,10 +570,23 @@ def write_snapshot(view: ClusterView, out_dir: str, fmt: str = "json") -> dict[s
             kept = [o for o in view.stream("ConfigMap") if scope.keeps(o)]
         yield from kept
 
+    failed = failures.FailureScope()  # the pods and Events of the Workflows that failed or are stuck
+
+    def source(name: str) -> Iterable[dict[str, Any]]:
+        if name == "ConfigMap":
+            return configmaps()
+        if name == "Pod":
+            return failed.pods_kept(view.stream(name))
+        if name == "Event":
+            return failed.events_kept(view.stream(name))
+        return view.stream(name)
+
     def objects(name: str) -> Iterator[dict[str, Any]]:
         cached = name in view._cache  # the view's cached objects stay as they are; streamed ones are ours
-        for o in configmaps() if name == "ConfigMap" else view.stream(name):
+        for o in source(name):
             scope.see(name, o)
+            if name == "Workflow":
+                failed.see_workflow(o)
             yield scrub(name, copy.deepcopy(o) if cached else o)
 
     counts: dict[str, int] = {}

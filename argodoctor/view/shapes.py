@@ -79,6 +79,15 @@ SCHEMAS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "WorkflowTemplate": _workflow_spec(("spec",)),
     "ClusterWorkflowTemplate": _workflow_spec(("spec",)),
     "CronWorkflow": [(("spec",), "map"), *_workflow_spec(("spec", "workflowSpec"))],
+    # diagnose's reads (view/failures.py keeps no more of them)
+    "Pod": [(("spec",), "map"), (("spec", "serviceAccountName"), "str"), (("status",), "map"),
+            (("status", "phase"), "str"), (("status", "reason"), "str"), (("status", "message"), "str"),
+            *[(("status", k), "list") for k in ("initContainerStatuses", "containerStatuses")],
+            *[(("status", k, "[]"), "map") for k in ("initContainerStatuses", "containerStatuses")],
+            *[(("status", k, "[]", "name"), "str") for k in ("initContainerStatuses", "containerStatuses")]],
+    "Event": [(("involvedObject",), "map"), (("involvedObject", "kind"), "str"), (("involvedObject", "name"), "str"),
+              (("involvedObject", "namespace"), "str"), (("reason",), "str"), (("message",), "str"),
+              (("type",), "str")],
 }
 SCHEMAS["ClusterRole"] = SCHEMAS["Role"] + [(("aggregationRule",), "map"),
                                             (("aggregationRule", "clusterRoleSelectors"), "list"),
