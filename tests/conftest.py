@@ -154,6 +154,23 @@ def validate_report(text: str) -> None:
     jsonschema.validate(json.loads(text), json.loads(REPORT_SCHEMA.read_text()))
 
 
+DIAGNOSE_SCHEMA = REPORT_SCHEMA.with_name("diagnose.schema.json")
+
+
+def validate_diagnose(text: str) -> dict:
+    """`diagnose -o json` against docs/diagnose.schema.json (its evidence refers to the report's result)."""
+    import json
+
+    import jsonschema
+    from referencing import Registry, Resource
+
+    report = json.loads(REPORT_SCHEMA.read_text())
+    registry = Registry().with_resource(report["$id"], Resource.from_contents(report))
+    doc = json.loads(text)
+    jsonschema.Draft202012Validator(json.loads(DIAGNOSE_SCHEMA.read_text()), registry=registry).validate(doc)
+    return doc
+
+
 @pytest.fixture
 def cli(capsys):
     """Runs argodoctor in-process: cli(*argv) -> (exit code, stdout, stderr)."""

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ..engine import registry
-from ..errors import UserError
+from ..errors import KubeError, UserError
 from . import common
 from .common import connect, context, emit, fewer_collections, namespaces_exist, run_checks
 
@@ -62,6 +62,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.only_namespaces:  # -n: those namespaces and what is cluster-wide, in every output and the exit code
         scope = set(args.only_namespaces)
         report.results = [r for r in report.results if r.namespace is None or r.namespace in scope]
+    if manifests is None and not args.pre:
+        _attach_symptoms(report, view, ctx, args.since)
     used: set[int] = set()
     report.results = exemptions.apply(report.results, config, view, annotations=not args.no_annotation_exemptions,
                                       used=used)
@@ -144,6 +146,21 @@ def _locate(results: list, manifests: Any) -> None:
         kind, _, name = (r.object or "").partition("/")
         if name and kind in KINDS:
             r.location = manifests.location(kind, r.namespace if KINDS[kind].namespaced else None, name, r.pointer)
+
+
+def _attach_symptoms(report: Report, view: ClusterView, ctx: Any, since: float) -> None:
+    """Each failing result names the Workflows of the last `since` seconds that its cause explains (from the
+    Workflows the checks already read: no extra request)."""
+    import datetime as dt
+
+    from ..engine.diagnosis import attach_symptoms
+
+    try:
+        workflows = view.list("Workflow")
+    except (KubeError, UserError):
+        return  # unreadable: the checks that read Workflows say so
+    version = common.safe(lambda: ctx.version)
+    attach_symptoms(report.results, workflows, since, dt.datetime.now(dt.timezone.utc), version)
 
 
 def _push_metrics(report: Report, gateway: str, job: str, timeout: float) -> None:

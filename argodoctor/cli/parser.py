@@ -17,6 +17,7 @@ from .options import (
     add_global_flags,
     add_s3_flags,
     argo_version,
+    duration,
     namespaced_name,
     statuses,
 )
@@ -33,6 +34,16 @@ examples:
   argodoctor check --snapshot examples/seed-broken
 """
 
+
+EPILOG_DIAGNOSE = """\
+exit codes: 0 every Workflow diagnosed is healthy or failed in its own code, 1 a cause in the
+install was found (or a message is unknown), 2 usage, connection or configuration error.
+
+examples:
+  argodoctor diagnose my-wf-x7k2p -n team-a      # one Workflow
+  argodoctor diagnose --failed --since 2h        # every failed or stuck Workflow of the last 2 hours
+  argodoctor diagnose --failed --snapshot DIR    # from a snapshot someone sent (pods and events included)
+"""
 
 EPILOG_FIX = """\
 Remediations run in the catalog's order whatever order they are given in. Each
@@ -92,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report only results of these statuses, for every format: e.g. failed,warn "
                         "(pass, warn, fail, skip, error; the exit code still counts every result)")
     c.add_argument("--output-file", metavar="PATH", help="write the output to PATH instead of stdout")
+    c.add_argument("--since", type=duration, default=24 * 3600.0, metavar="DURATION",
+                   help="name on each failing result the Workflows that failed within DURATION because of it "
+                        "(default 24h; `argodoctor diagnose --failed` explains each one)")
     c.add_argument("--docs-url", metavar="URL",
                    help="where every format links each check's docs, anchor #ad203 appended (default: the "
                         "project's published docs/checks.md)")
@@ -118,6 +132,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "group job=--push-job, cluster=<cluster name>; timeout --request-timeout)")
     r.add_argument("--push-job", default="argodoctor", metavar="NAME",
                    help="the job label of the pushed metrics (default argodoctor)")
+
+    d = sub.add_parser("diagnose", help="explain why a Workflow failed, from its messages to the fix",
+                       description="Start from a Workflow that failed, errored or is stuck: read its status, "
+                                   "its pods' states and their Warning Events, match each message against the "
+                                   "messages Argo, the kubelet, admission and object stores write (per Argo "
+                                   "version), name the cause, and run the checks that judge it for that "
+                                   "Workflow's namespace and identities. Prints symptom, cause, evidence, fix.",
+                       epilog=EPILOG_DIAGNOSE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("workflow", nargs="?", metavar="WORKFLOW", help="the Workflow's name (in -n NS)")
+    add_cluster_flags(d)
+    d.add_argument("-n", "--namespace", dest="diagnose_namespace", metavar="NS",
+                   help="the Workflow's namespace (default: the kubeconfig context's, else default); with "
+                        "--failed: only this namespace (default: every namespace)")
+    d.add_argument("--failed", action="store_true",
+                   help="every Workflow that failed or errored within --since, and those stuck Pending or "
+                        "with no status (no controller took them)")
+    d.add_argument("--since", type=duration, default=24 * 3600.0, metavar="DURATION",
+                   help="with --failed: how far back (default 24h; 30m, 7d as 168h)")
+    d.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
+                   help="table (default, for people), json or yaml (docs/diagnose.schema.json)")
 
     f = sub.add_parser("fix", help="plan and apply remediations", description="Repair what the checks "
                        "found, or install from scratch with --all.", epilog=EPILOG_FIX,

@@ -34,7 +34,7 @@ def set_docs_url(url: str) -> None:
 
 def docs_url(check_id: str) -> str:
     return f"{_docs_url[0]}#{check_id.lower()}"
-REPORT_SCHEMA = 2
+REPORT_SCHEMA = 3  # 3: `symptoms` on results (the failed Workflows a finding explains)
 # The report formats of `check -o` and `report show -o` (formats.py renders them; "table" is report.print_table).
 FORMATS = ("table", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus")
 
@@ -81,6 +81,8 @@ class Result:
     group: str = ""
     exemption: dict[str, Any] | None = None  # {reason, expires, source, status (the finding's)} when exempt
     location: dict[str, Any] | None = None  # {file, line} for objects read from files; None from a cluster
+    # The failed Workflows this finding explains (check, from their messages): {count, workflows, since_s}.
+    symptoms: dict[str, Any] | None = None
     # Where in its object the finding is, where the check knows it: ("data", KEY[, FIELD]). Not reported;
     # check -f turns it into the line of that key (or field) in the file.
     pointer: tuple[str, ...] | None = dataclasses.field(default=None, repr=False, compare=False)
@@ -113,6 +115,7 @@ class Result:
             "docs": self.docs,
             "location": self.location,
             "exemption": self.exemption,
+            "symptoms": self.symptoms,
         }
 
 

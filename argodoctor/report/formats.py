@@ -20,7 +20,7 @@ import yaml
 
 from .. import __version__
 from ..engine.model import FORMATS, PROJECT_URL, STATUS_ORDER, Result, Status, docs_url  # the docs' home: model.py
-from .report import GROUP_ORDER, Report, fix_command, to_json
+from .report import GROUP_ORDER, Report, fix_command, symptoms_text, to_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # SARIF level of the results that are reported; pass and skip results are not findings and are left out.
@@ -142,6 +142,7 @@ def render_junit(report: Report) -> str:
                 r.message, f"where: {_where(r)}" if _where(r) else "",
                 f"file: {r.location['file']}:{r.location['line']}" if r.location else "",
                 f"fix: {fix_command(r.remediation)}" if r.remediation else "",
+                symptoms_text(r.symptoms),
                 f"docs: {docs_url(r.id)}") if x)
             if r.status == Status.FAIL:
                 ET.SubElement(case, "failure", {"message": message, "type": "fail"}).text = _xml_text(details)
@@ -212,11 +213,14 @@ def render_sarif(report: Report) -> str:
         text = r.message if finding != Status.ERROR else f"The check could not run: {r.message}"
         if r.remediation:
             text = f"{_sentence(text)} Fix: {fix_command(r.remediation)}"
+        if r.symptoms:
+            text = f"{_sentence(text)} It {symptoms_text(r.symptoms)}"
         result: dict[str, Any] = {
             "ruleId": r.id, "ruleIndex": index[r.id], "level": SARIF_LEVELS[finding],
             "message": {"text": _sentence(text)},
             "properties": {"status": r.status.value, "severity": r.severity,
-                           **({"remediation": r.remediation} if r.remediation else {})},
+                           **({"remediation": r.remediation} if r.remediation else {}),
+                           **({"symptoms": r.symptoms} if r.symptoms else {})},
         }
         if r.namespace or r.object:
             kind, _, name = (r.object or "").partition("/")
@@ -260,6 +264,11 @@ def render_sarif(report: Report) -> str:
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
+def _with_symptoms(r: Result) -> str:
+    """The message, and the failed Workflows the finding explains (markdown and HTML: one cell)."""
+    return f"{r.message} ({symptoms_text(r.symptoms)})" if r.symptoms else r.message
+
+
 def _md(text: str | None) -> str:
     """Plain text as one Markdown table cell: markup escaped, HTML neutralised, newlines as <br>."""
     text = html.escape(text or "", quote=False)
@@ -285,7 +294,7 @@ def render_markdown(report: Report) -> str:
             for r in bad:
                 fix = f"`{fix_command(r.remediation)}`" if r.remediation else "—"
                 lines.append(f"| {EMOJI[r.status]} {r.status.value} | [{r.id}]({docs_url(r.id)}) {_md(r.slug)} | "
-                             f"{_md(_where(r)) or '—'} | {_md(r.message)} | {fix} |")
+                             f"{_md(_where(r)) or '—'} | {_md(_with_symptoms(r))} | {fix} |")
         else:
             lines.append("Nothing to report: every check passed.")
         if good:
@@ -455,7 +464,7 @@ def render_html(report: Report, history: list[dict] | None = None) -> str:
                 "status": r.status.value, "id": r.id, "slug": r.slug, "docs": docs_url(r.id),
                 "search": " ".join(x for x in (r.id, r.slug, r.status.value, r.namespace, r.object, r.message,
                                                r.remediation) if x).lower(),
-                "where": Markup(_h(_where(r)).replace("/", "/<wbr>") or "—"), "message": _xml_text(r.message),
+                "where": Markup(_h(_where(r)).replace("/", "/<wbr>") or "—"), "message": _xml_text(_with_symptoms(r)),
                 "remediation": r.remediation if r.remediation and r.status in (Status.FAIL, Status.WARN) else None})
         groups.append((group, rows))
     points = _history_points(report, history) if history is not None else []

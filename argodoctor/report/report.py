@@ -122,6 +122,18 @@ def fix_command(remediation: str) -> str:
     return f"argodoctor fix {remediation}"
 
 
+def symptoms_text(s: dict[str, Any] | None) -> str:
+    """'explains 3 failed Workflows of the last 24h: team-a/a, team-a/b (+1 more)', or ''."""
+    if not s:
+        return ""
+    names = list(s.get("workflows") or [])
+    count = int(s.get("count") or len(names))
+    since = s.get("since_s")
+    window = f" of the last {since / 3600:g}h" if isinstance(since, (int, float)) else ""
+    more = f" (+{count - len(names)} more)" if count > len(names) else ""
+    return f"explains {count} failed Workflow{'s' if count != 1 else ''}{window}: {', '.join(names)}{more}"
+
+
 def exemption_text(e: dict[str, Any]) -> str:
     """'exempted (config .argodoctor.yaml until 2027-01-31): the reason'."""
     until = f" until {e['expires']}" if e.get("expires") else ""
@@ -205,6 +217,9 @@ def _group_pieces(group: str, results: list[Result]) -> list[tuple[str, str | No
         if r.status is Status.EXEMPT and r.exemption:
             add(("\n      ", None))
             add((exemption_text(r.exemption), "cyan"))
+        if r.symptoms:
+            add(("\n      ", None))
+            add((symptoms_text(r.symptoms), "magenta"))
     add(("\n", None))
     return pieces
 
@@ -260,6 +275,9 @@ def _group_table(results: list[Result]) -> Any:
         if r.status is Status.EXEMPT and r.exemption:
             text.append("\n  ")
             text.append(exemption_text(r.exemption), "cyan")
+        if r.symptoms:
+            text.append("\n  ")
+            text.append(symptoms_text(r.symptoms), "magenta")
         grid.add_row(Text(symbol, style=style), text)
     return grid
 
@@ -302,7 +320,8 @@ def from_dict(doc: dict[str, Any]) -> Report:
                               message=r.get("message", ""), severity=r.get("severity", "error"),
                               namespace=r.get("namespace"), object=r.get("object"),
                               remediation=r.get("remediation"), group=groups.get(r["id"], "other"),
-                              exemption=r.get("exemption"), location=r.get("location")))
+                              exemption=r.get("exemption"), location=r.get("location"),
+                              symptoms=r.get("symptoms")))
     return Report(doc.get("cluster", ""), doc.get("argo_version"), doc.get("started", ""),
                   float(doc.get("duration_s") or 0), results)
 

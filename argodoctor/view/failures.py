@@ -57,13 +57,14 @@ def _exit_code(node: dict[str, Any]) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def failed_nodes(status: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """The failed or errored nodes that carry a message (or an exit code), the latest first, bounded; and
-    why nodes are missing, if they are. Linear in the nodes: one pass, then a bounded sort."""
+def failed_nodes(status: dict[str, Any], any_phase: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+    """The failed or errored nodes (any_phase: any node) that carry a message (or an exit code), the latest
+    first, bounded; and why nodes are missing, if they are. Linear in the nodes: one pass, then a bounded
+    sort."""
     nodes, missing = _nodes(status)
     picked = []
     for node in nodes.values():
-        if not isinstance(node, dict) or node.get("phase") not in FAILED_NODE_PHASES:
+        if not isinstance(node, dict) or (not any_phase and node.get("phase") not in FAILED_NODE_PHASES):
             continue
         if not isinstance(node.get("message"), str) and _exit_code(node) is None:
             continue
@@ -80,12 +81,14 @@ def failed_nodes(status: dict[str, Any]) -> tuple[list[dict[str, Any]], str | No
     return out, missing
 
 
-def slim(status: Any) -> dict[str, Any] | None:
-    """The status the view keeps of a Workflow (None when it has none)."""
+def slim(status: Any, any_phase: bool = False) -> dict[str, Any] | None:
+    """The status the view keeps of a Workflow (None when it has none). any_phase: what diagnose reads of
+    one Workflow named to it, whatever its phase (a Running one may be stuck on a pod that cannot start),
+    with the nodes of any phase that carry a message."""
     if not isinstance(status, dict):
         return None
     phase = status.get("phase") if isinstance(status.get("phase"), str) else ""
-    if phase not in DIAGNOSED_PHASES:
+    if phase not in DIAGNOSED_PHASES and not any_phase:
         return {"phase": phase}
     kept: dict[str, Any] = {"phase": phase} if phase else {}
     for key in ("message", "startedAt", "finishedAt"):
@@ -96,7 +99,7 @@ def slim(status: Any) -> dict[str, Any] | None:
     if isinstance(conditions, list):
         kept["conditions"] = [{k: _text(c[k]) for k in ("type", "status", "message") if isinstance(c.get(k), str)}
                               for c in conditions[:10] if isinstance(c, dict)]
-    nodes, missing = failed_nodes(status)
+    nodes, missing = failed_nodes(status, any_phase)
     if nodes:  # only the failed ones: a Workflow's other nodes say nothing of why it failed
         kept["nodes"] = {n.get("id") or f"node-{i}": n for i, n in enumerate(nodes)}
     if missing:

@@ -49,7 +49,7 @@ def test_every_shell_gets_a_script(cli):
     _, zsh, _ = cli("completion", "zsh")
     assert zsh.splitlines()[1].startswith("autoload -U +X bashcompinit") and "complete -o default -F" in zsh
     _, fish, _ = cli("completion", "fish")
-    assert "complete -c argodoctor -f -n '__fish_use_subcommand' -a 'check fix list" in fish
+    assert "complete -c argodoctor -f -n '__fish_use_subcommand' -a 'check diagnose fix list" in fish
     assert "-l output -s o" in fish or "-s o -l output" in fish
     for shell, check in (("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"])):
         if shutil.which(check[0]):  # syntax only, where the shell is installed

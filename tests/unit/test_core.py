@@ -96,13 +96,13 @@ def test_check_json_on_the_example_is_the_catalog_schema(cli):
     doc = json.loads(out)
     assert list(doc) == ["argodoctor", "schema", "cluster", "argo_version", "started", "duration_s", "summary",
                          "results"]
-    assert doc["schema"] == 2
+    assert doc["schema"] == 3
     assert doc["argo_version"] == "v3.7.18" and doc["cluster"] == str(EXAMPLE)
     assert list(doc["summary"]) == ["pass", "warn", "fail", "skip", "exempt", "error"]
     assert sum(doc["summary"].values()) == len(doc["results"])
     for r in doc["results"]:
         assert list(r) == ["id", "slug", "status", "severity", "namespace", "object", "message",
-                           "remediation", "docs", "location", "exemption"]
+                           "remediation", "docs", "location", "exemption", "symptoms"]
         assert r["docs"] == f"https://github.com/argodoctor/argodoctor/blob/main/docs/checks.md#{r['id'].lower()}"
         assert r["location"] is None and r["exemption"] is None  # read from files as a cluster; none exempted
     assert any(r["id"] == "AD203" and r["status"] == "fail" and r["namespace"] == "team-a"
