@@ -36,6 +36,7 @@ class Row:
     since: tuple[int, int] | None = None  # Argo minor versions, inclusive
     until: tuple[int, int] | None = None  # inclusive
     pattern: str | None = None  # when the text alone cannot be matched (a message assembled by a library)
+    wraps: bool = False  # its last verb holds another error: a row matching that one is the cause
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -94,7 +95,7 @@ ROWS: tuple[Row, ...] = (
     Row("repository-unreadable", "failed to get artifact repository: %v", "controller",
         f"{ARGO} workflow/controller/operator.go operate @v3.1.0..v4.1.2",
         "the artifact repository the Workflow resolves cannot be read or decoded", ("AD201", "AD202"),
-        "configure-artifact-repository", since=(3, 1)),
+        "configure-artifact-repository", since=(3, 1), wraps=True),
     Row("artifact-driver-not-found", "artifact driver %s not found", "executor",
         f"{ARGO} config/config.go GetArtifactDriver @v4.0.0..v4.1.2",
         "a `plugin` artifact repository names a driver the controller config's artifactDrivers lacks",
@@ -193,6 +194,14 @@ ROWS: tuple[Row, ...] = (
     Row("sync-key-not-found", "Sync configuration key '%s' not found in ConfigMap", "controller",
         f"{ARGO} workflow/controller/controller.go @v3.0.0..v4.1.2",
         "a semaphore names a ConfigMap key that does not exist", ("AD107",)),
+    Row("sync-semaphore-init", "failed to initialize semaphore %s with limit", "controller",
+        f"{ARGO} workflow/sync/semaphore.go @v3.7.0..v4.1.2 (the real controller v3.7.18 writes it, wrapped in "
+        "the lock failure below, for a semaphore key its ConfigMap lacks)",
+        "a semaphore names a ConfigMap or key that does not exist, or a limit that is not a number", ("AD107",),
+        since=(3, 7)),
+    Row("sync-lock-failed", "Failed to acquire the synchronization lock. %s", "controller",
+        f"{ARGO} workflow/controller/operator.go operate @v3.0.0..v4.1.2",
+        "the Workflow's synchronization (semaphore or mutex) cannot be set up", ("AD107",), wraps=True),
     Row("cron-no-schedule", "cron workflow must have at least one schedule", "controller",
         f"{ARGO} workflow/validate/validate.go ValidateCronWorkflow @v4.0.0..v4.1.2",
         "a CronWorkflow still uses the singular `schedule` that v4 removed", ("AD108",), since=(4, 0)),
@@ -211,7 +220,8 @@ class Match:
 
 
 def classify(message: str, version: Any = None) -> list[Match]:
-    """The rows a message matches at this Argo version (None: any), most specific (longest text) first."""
+    """The rows a message matches at this Argo version (None: any), most specific first: a row that only
+    wraps another error after the one it wraps, then the longer text first."""
     if not isinstance(message, str) or not message:
         return []
     text = message[:MAX_SCANNED]
@@ -222,7 +232,7 @@ def classify(message: str, version: Any = None) -> list[Match]:
         m = row.regex.search(text)
         if m:
             found.append(Match(row, tuple(g or "" for g in m.groups())))
-    found.sort(key=lambda m: -len(m.row.text))
+    found.sort(key=lambda m: (m.row.wraps, -len(m.row.text)))
     return found
 
 

@@ -58,6 +58,11 @@ EXAMPLES = {
     "image-pull-failed": 'Failed to pull image "registry.local/argoexec:v3.7.18": rpc error: code = Unknown',
     "sync-key-not-found": "Sync configuration key 'workflow' not found in ConfigMap",
     "cron-no-schedule": "cron workflow must have at least one schedule",
+    # the real controller v3.7.18's message for a semaphore key that does not exist (tests/integration/
+    # test_diagnose_real.py produces it)
+    "sync-semaphore-init": "Failed to acquire the synchronization lock. failed to initialize semaphore "
+                           "team-sync/ConfigMap/sync/missing with limit",
+    "sync-lock-failed": "Failed to acquire the synchronization lock. Sync configuration key 'x' not found in ConfigMap",
     "unknown-config-field": 'error unmarshaling JSON: while decoding JSON: json: unknown field '
                             '"containerRuntimeExecutor"',
 }
