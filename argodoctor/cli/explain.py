@@ -29,7 +29,10 @@ def section(check: str) -> str:
         close = difflib.get_close_matches(cid, list(sections) + list(by_slug), n=1)
         hint = f"; did you mean {close[0]}?" if close else " (`argodoctor list` shows them all)"
         raise UserError(f"no check {check!r}{hint}")
-    return f"{cid}\n\n{sections[cid].strip()}\n"
+    from ..argo.symptoms import explain
+
+    seen = explain(cid)
+    return f"{cid}\n\n{sections[cid].strip()}\n" + (f"\n{seen}" if seen else "")
 
 
 def run(args: argparse.Namespace) -> int:

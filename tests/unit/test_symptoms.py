@@ -165,3 +165,12 @@ def test_failed_selects_the_window_and_stuck_ones():
     ok = wf(phase="Succeeded", name="ok")
     picked = diagnosis.select_failed([old, recent, stuck, young, ok], 24 * 3600, now)
     assert [w["metadata"]["name"] for w in picked] == ["s", "r"]
+
+
+def test_docs_symptoms_md_is_generated_from_the_table_and_explain_shows_a_checks_rows(cli):
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "symptoms.md"
+    assert docs.read_text() == symptoms.markdown(), "stale: python -m argodoctor.argo.symptoms > docs/symptoms.md"
+    code, out, _ = cli("explain", "AD203")
+    assert code == 0 and 'MountVolume.SetUp failed for volume "%s" : secret "%s" not found' in out
