@@ -23,6 +23,12 @@ Usage (from the repository root; the binaries come from tests/controlplane/build
   .venv/bin/python bench/scale.py --sizes 50,200       # other sizes
   .venv/bin/python bench/scale.py --synthetic-only     # just the 100k-object snapshot (no control plane)
   .venv/bin/python bench/scale.py --sizes 2000 --popeye build   # side by side with popeye v0.22.1
+  .venv/bin/python bench/scale.py --diagnose 1000      # diagnose --failed over 1,000 failed Workflows only
+
+--diagnose N (issue 25): on a control plane of its own, N/5 namespaces each with N/(N/5) failed Workflows
+(a status as the controller writes it, a node message naming a missing Secret key), a pod per Workflow
+and a Warning Event per pod; `diagnose --failed -o json` at N/2 and N: wall time, API requests (audit
+log: one LIST per kind, whatever N) and the time ratio (linear: about 2x for 2x the Workflows).
 """
 from __future__ import annotations
 
@@ -447,6 +453,79 @@ def bench(sizes: list[int], *, repeat: int = 3, synthetic_objects: int = 100_000
     return rows, synthetic_rows
 
 
+def _failed_objects(i: int, per_namespace: int) -> list[dict[str, Any]]:
+    """Namespace i of the diagnose benchmark: its default SA, and per_namespace failed Workflows, each with a
+    pod (its status is the kubelet's to write: Pending here) and a Warning Event on that pod."""
+    ns = f"diag-{i:04d}"
+    objs: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}]
+    message = "wait: Error (exit code 64): open /argo/secret/minio/accesskey: no such file or directory"
+    for j in range(per_namespace):
+        name = f"wf-{j}"
+        objs.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+                     "metadata": {"name": name, "namespace": ns},
+                     "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {"image": "alpine"}}]},
+                     "status": {"phase": "Error", "message": message, "finishedAt": time.strftime(
+                         "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "nodes": {
+                         f"{name}-{k}": {"id": f"{name}-{k}", "name": f"{name}.s{k}", "type": "Pod",
+                                         "phase": "Error" if k == 0 else "Succeeded",
+                                         "message": message if k == 0 else ""} for k in range(20)}}})
+        objs.append({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": f"{name}-pod", "namespace": ns, "labels": {"workflows.argoproj.io/workflow": name}},
+            "spec": {"containers": [{"name": "main", "image": "alpine"}]}})
+        objs.append({"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{name}-pod.1", "namespace": ns},
+                     "type": "Warning", "reason": "FailedMount",
+                     "message": 'MountVolume.SetUp failed for volume "minio" : secret "minio" not found',
+                     "involvedObject": {"kind": "Pod", "name": f"{name}-pod", "namespace": ns}})
+    return objs
+
+
+def bench_diagnose(total: int, repeat: int, out: Any = sys.stdout) -> list[dict[str, Any]]:
+    """diagnose --failed at total/2 and total failed Workflows (5 per namespace)."""
+    from argodoctor.fix.manifests import apply_manifests
+    from argodoctor.view.kube import Kube
+    from tests import harness
+
+    work = harness.make_workdir()
+    rows = []
+    try:
+        cp = harness.ControlPlane(harness.build_servers(), work / "cp")
+        cp.start()
+        try:
+            kc = str(cp.kubeconfig())
+            apply_manifests(Kube(kc), install_objects())
+            api = Api(Path(kc))
+            per, filled = 5, 0
+            for n in (total // 2, total):
+                with ThreadPoolExecutor(16) as pool:
+                    list(pool.map(lambda i: [api.create(o) for o in _failed_objects(i, per)],
+                                  range(filled // per, n // per)))
+                filled = n
+                mark = cp.audit_log.stat().st_size
+                run(argodoctor("diagnose", "--failed", "-o", "json", "--kubeconfig", kc))
+                with open(cp.audit_log, "rb") as log:
+                    log.seek(mark)
+                    events = [json.loads(line) for line in log if line.strip()]
+                requests = len({e["auditID"] for e in events if e.get("user", {}).get("username") == "admin"})
+                wall, rss = best([run(argodoctor("diagnose", "--failed", "-o", "json", "--kubeconfig", kc))
+                                  for _ in range(repeat)])
+                rows.append({"workflows": n, "namespaces": n // per, "requests": requests, "wall": wall, "rss": rss})
+        finally:
+            cp.stop()
+    finally:
+        harness.remove_workdir(work)
+    print("\ndiagnose --failed -o json (each Workflow failed, with a pod and a Warning Event)", file=out)
+    print(f"{'workflows':>10} {'namespaces':>10} {'requests':>9} {'wall s':>7} {'peak MiB':>9}", file=out)
+    for r in rows:
+        print(f"{r['workflows']:>10,} {r['namespaces']:>10,} {r['requests']:>9} {r['wall']:>7.2f} {r['rss']:>9.0f}",
+              file=out)
+    if len(rows) == 2:
+        print(f"time({rows[1]['workflows']:,}) / time({rows[0]['workflows']:,}) = "
+              f"{rows[1]['wall'] / rows[0]['wall']:.2f} for 2x the Workflows", file=out)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", help="comma-separated N (default 500,2000,5000; with --big also 10000)")
@@ -460,7 +539,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time `popeye -A -o json` on the same cluster, paired with `check -o json`; "
                         "`build` builds popeye v0.22.1 from the Go module proxy (bench/popeye/build.sh, cached)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (outputs, audit log)")
+    p.add_argument("--diagnose", type=int, metavar="N",
+                   help="only `diagnose --failed` over N/2 and N failed Workflows (5 per namespace)")
     args = p.parse_args(argv)
+    if args.diagnose:
+        bench_diagnose(args.diagnose, args.repeat)
+        return 0
     if args.popeye == "build":
         built = subprocess.run(["bash", str(ROOT / "bench" / "popeye" / "build.sh")], check=True,
                                stdout=subprocess.PIPE, text=True)
