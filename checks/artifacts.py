@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from argodoctor import argo
 from argodoctor.engine.context import Context
 from argodoctor.engine.model import Check, Result
+from argodoctor.errors import KubeError
 from argodoctor.view import names, secret_facts
 from argodoctor.view.cluster import not_in_files
 
@@ -69,7 +70,7 @@ class RepositoryValid(Check):
         yield from skips
         for ns in namespaces:
             for repo in ctx.repositories(ns):
-                problems = argo.repository_problems(repo, ctx.version)
+                problems = argo.repository_problems(repo, ctx.version, _drivers(ctx))
                 where = _where(repo)
                 if problems:
                     yield self.failed(f"{where}: {'; '.join(problems)}{_why(repo)}", namespace=ns,
@@ -77,6 +78,19 @@ class RepositoryValid(Check):
                 else:
                     yield self.passed(f"{describe(repo)}, from {where}{_why(repo)}", namespace=ns,
                                       object=_object(repo))
+
+
+def _drivers(ctx: Context) -> list[str] | None:
+    """The artifact driver names of the controller config (v4.0+ artifactDrivers), None when unknown."""
+    try:
+        drivers = ctx.config.settings.get("artifactDrivers")
+    except KubeError:  # no readable config: the plugin rule is not judged (AD103 says why)
+        return None
+    if drivers is None:
+        return []
+    if not isinstance(drivers, list):
+        return None  # the wrong type: AD103's finding
+    return [str(d.get("name")) for d in drivers if isinstance(d, dict) and d.get("name")]
 
 
 def _pointer(repo: argo.Repository, problem: str) -> tuple[str, ...] | None:

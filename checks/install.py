@@ -8,6 +8,7 @@ from typing import Any
 from argodoctor import argo
 from argodoctor.engine.context import Context
 from argodoctor.engine.model import Check, Result
+from argodoctor.errors import KubeError
 from argodoctor.view.cluster import not_in_files
 
 
@@ -117,7 +118,7 @@ class ControllerConfigValid(Check):
     group = "install"
     title = "the controller configmap parses, in one form, with only keys and types the version accepts"
     remediation = "rewrite-controller-config"
-    reads = ("Deployment", "ConfigMap")
+    reads = ("Deployment", "ConfigMap", "Node")
 
     def run(self, ctx: Context) -> Iterable[Result]:
         from argodoctor.argo import config_keys as argo_config
@@ -131,6 +132,12 @@ class ControllerConfigValid(Check):
             return
         problems = argo_config.config_problems(config, ctx.version)
         at = f"Argo {ctx.version}" if ctx.version else "the newest Argo (no controller version found)"
+        initless = _initless_pod(ctx, config) if not problems else None
+        if initless:
+            verdict, why = initless
+            result = self.failed if verdict == "fail" else self.warned
+            yield result(f"key initlessPod: {why}", namespace=c.namespace, object=obj, remediation=None)
+            return
         if not problems:
             yield self.passed(f"{len(config.settings)} setting(s) in the {config.form} form, all valid for {at}",
                               namespace=c.namespace, object=obj)
@@ -139,6 +146,64 @@ class ControllerConfigValid(Check):
             where = f"key {p.key}" if p.key else "the ConfigMap"
             line = f", line {p.line}" + (f", column {p.column}" if p.column else "") if p.line else ""
             yield self.failed(f"{where}{line}: {p.message}", namespace=c.namespace, object=obj)
+
+
+class CronWorkflowValid(Check):
+    """What of a CronWorkflow's schedule the detected Argo version refuses (argo.cron_schedule_problem). Its
+    other catalog rules (Argo's cron parser, time zones, concurrencyPolicy) are not judged yet."""
+
+    id = "AD108"
+    slug = "cron-workflow-valid"
+    group = "install"
+    title = "every CronWorkflow has a schedule its Argo version accepts"
+    reads = ("Deployment", "CronWorkflow")
+
+    def run(self, ctx: Context) -> Iterable[Result]:
+        version = ctx.version
+        if version is None or not version.at_least(4, 0):
+            yield self.passed(f"Argo {version or '(version unknown)'} accepts `schedule` and `schedules`")
+            return
+        bad = 0
+        for cron in ctx.view.list("CronWorkflow"):
+            spec = cron.get("spec") if isinstance(cron.get("spec"), dict) else {}
+            found = argo.cron_schedule_problem(spec, version)
+            if found:
+                bad += 1
+                verdict, why = found
+                meta = cron["metadata"]
+                result = self.failed if verdict == "fail" else self.warned
+                yield result(f"CronWorkflow {meta.get('namespace')}/{meta.get('name')} {why}",
+                             namespace=meta.get("namespace"), object=f"CronWorkflow/{meta.get('name')}")
+        if not bad:
+            yield self.passed(f"every CronWorkflow sets `schedules`, as Argo {version} requires")
+
+
+def _initless_pod(ctx: Context, config: Any) -> tuple[str, str] | None:
+    """AD103's Kubernetes rule for v4.1's initlessPod (argo.initless_pod_problem): the minor versions of the
+    kubelets (Nodes) and, live, of the API server."""
+    pod = config.settings.get("initlessPod")
+    if not (isinstance(pod, dict) and pod.get("enabled") is True) or (ctx.version and not ctx.version.at_least(4, 1)):
+        return None
+    minors = []
+    try:
+        nodes = ctx.view.list("Node")
+    except KubeError:
+        nodes = []  # unreadable: judged by the API server's version alone (live)
+    for node in nodes:
+        kubelet = str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion") or "")
+        parsed = argo.parse_version(kubelet)
+        if parsed and parsed.major == 1:
+            minors.append(parsed.minor)
+    kube = getattr(ctx.view, "kube", None)
+    if kube is not None:
+        try:
+            info = kube.request("GET", "/version")
+            minor = "".join(ch for ch in str(info.get("minor", "")) if ch.isdigit())
+            if str(info.get("major")) == "1" and minor:
+                minors.append(int(minor))
+        except KubeError:
+            pass
+    return argo.initless_pod_problem(minors)
 
 
 class ControllerReach(Check):

@@ -49,3 +49,28 @@ def kubernetes_support(argo: Version, kube_minor: int) -> Support:
                                "supported (it uses stable APIs)")
     return Support("pass", f"Kubernetes 1.{kube_minor} is among the versions Argo {argo.major}.{argo.minor} was "
                            f"tested with ({tested})")
+
+
+# initlessPod (v4.1+ config/config.go InitlessPodConfig; docs/initless-pod.md at v4.1.2) delivers argoexec
+# into the main container through an `image` volume (KEP-4639). Kubernetes v1.35.4 pkg/features/
+# kube_features.go, ImageVolume: alpha off 1.31, beta off 1.33, beta on by default 1.35. Below 1.31 no
+# API server knows the volume source: the pods are refused. 1.31-1.34 need the gate turned on by hand on
+# the API server and every kubelet, which argodoctor cannot see: a warning, never a failure.
+IMAGE_VOLUME_DEFAULT_ON = 35
+IMAGE_VOLUME_ALPHA = 31
+
+
+def initless_pod_problem(kubernetes_minors: list[int]) -> tuple[str, str] | None:
+    """(verdict, why) when the nodes' or API server's Kubernetes may not run initlessPod pods, else None."""
+    if not kubernetes_minors:
+        return None
+    low = min(kubernetes_minors)
+    if low >= IMAGE_VOLUME_DEFAULT_ON:
+        return None
+    if low < IMAGE_VOLUME_ALPHA:
+        return ("fail", f"initlessPod.enabled needs Kubernetes image volumes (KEP-4639), which Kubernetes 1.{low} "
+                        "does not have (alpha from 1.31, on by default from 1.35): every workflow pod would be "
+                        "refused; turn initlessPod off or upgrade")
+    return ("warn", f"initlessPod.enabled needs the ImageVolume feature gate, off by default on Kubernetes 1.{low} "
+                    "(on by default from 1.35): unless it is turned on for the API server and every kubelet, "
+                    "workflow pods cannot start")

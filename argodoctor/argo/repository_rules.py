@@ -71,7 +71,8 @@ _HOST_BAD_CHARS = set("`~!@#$%^&*()+={}[]|\\\"';:><?/ \t")
 _IPV4_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 
-def repository_problems(repo: Repository, version: Version | None = None) -> list[str]:
+def repository_problems(repo: Repository, version: Version | None = None,
+                        drivers: list[str] | None = None) -> list[str]:
     """What is wrong with one resolved artifact repository, in words a user can act on; [] when valid.
 
     Sources: workflow/artifactrepositories/artifactrepositories.go (`config map missing key`), the
@@ -108,7 +109,23 @@ def repository_problems(repo: Repository, version: Version | None = None) -> lis
             continue
         problems += _selector_problems(spec[k], k)
         problems += _TYPE_RULES.get(k, lambda body: [])(spec[k])
+        if k == "plugin" and drivers is not None:
+            problems += _plugin_driver_problems(spec[k], drivers)
     return problems
+
+
+# A plugin repository names an artifact driver the controller config must list (v4.0+ config/config.go
+# GetArtifactDriver: `artifact driver %s not found`, returned by workflow/controller/workflowpod.go when it
+# builds the pod's plugin containers, so every pod that stores or reads artifacts there fails). The
+# v4.1.2 quick-start ships exactly this: artifactRepository.plugin.name `test` and no artifactDrivers.
+def _plugin_driver_problems(plugin: dict[str, Any], drivers: list[str]) -> list[str]:
+    name = plugin.get("name")
+    if not isinstance(name, str) or not name.strip() or name in drivers:
+        return []
+    known = f" (it lists {', '.join(drivers)})" if drivers else " (it has none)"
+    return [f"plugin.name {name!r} is not an artifactDrivers entry of the controller config{known}: every pod "
+            f"using this repository fails with `artifact driver {name} not found`; add {{name: {name}, image: "
+            "<the driver's image>}} to artifactDrivers"]
 
 
 def _types_at(version: Version | None) -> list[str]:

@@ -122,3 +122,26 @@ def workflow_namespaces(objects_by_kind: dict[str, list[dict[str, Any]]], contro
     if controller.namespaced and controller.managed_namespace:
         found.add(controller.managed_namespace)
     return sorted(found)
+
+
+# CronWorkflow schedules: v3.6 added `schedules` (a list) beside `schedule` (pkg/apis/workflow/v1alpha1/
+# cron_workflow_types.go @v3.6.0..v3.7.18: both `omitempty`); v4.0 removed `schedule` (docs/upgrading.md
+# @v4.0.5 "Removed: `schedule` in CronWorkflows"; cron_workflow_types.go @v4.0.5 has Schedules only) and
+# workflow/validate/validate.go ValidateCronWorkflow @v4.0.5..v4.1.2 refuses an empty list with
+# `cron workflow must have at least one schedule`.
+def cron_schedule_problem(spec: dict[str, Any], version: Any) -> tuple[str, str] | None:
+    """(verdict, why) when a CronWorkflow's schedule fields do not work at this Argo version, else None."""
+    if version is None or not version.at_least(4, 0):
+        return None
+    singular = spec.get("schedule")
+    plural = spec.get("schedules")
+    has_plural = isinstance(plural, list) and any(isinstance(s, str) and s.strip() for s in plural)
+    if singular and not has_plural:
+        return ("fail", f"uses `schedule: {str(singular)[:60]}`, which Argo v4 removed: the controller refuses it "
+                        "(`cron workflow must have at least one schedule`) and it never runs; write "
+                        f"`schedules: [{str(singular)[:60]!r}]` instead")
+    if singular and has_plural:
+        return ("warn", "sets both `schedule` (removed in Argo v4, ignored) and `schedules`: remove `schedule`")
+    if not has_plural:
+        return ("fail", "has no `schedules`: Argo v4 refuses it (`cron workflow must have at least one schedule`)")
+    return None

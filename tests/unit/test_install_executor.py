@@ -282,3 +282,48 @@ def test_setting_names_match_case_insensitively_and_nested_unknowns_are_found():
         assert config["Parallelism"] == 10
     repo = argo.resolve_default_repository("team-a", {}, argo.parse_controller_config(cm))
     assert repo.spec == {"s3": {"bucket": "b"}} and repo.kind == "s3"
+
+
+# Issue 23 item 3: v4.1's initlessPod needs Kubernetes image volumes (ImageVolume: alpha 1.31, beta off 1.33,
+# beta on by default 1.35; kubernetes v1.35.4 pkg/features/kube_features.go).
+def _kubelet(version: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"n-{version}"},
+            "status": {"nodeInfo": {"kubeletVersion": version, "containerRuntimeVersion": "containerd://2.0"}}}
+
+
+def _initless(argo_version: str, *kubelets: str, enabled: bool = True):
+    cm = controller_configmap(initlessPod={"enabled": enabled})
+    return [r for r in run_checks(select_checks(["AD103"]),
+                                  context(controller(argo_version), cm, *map(_kubelet, kubelets)))]
+
+
+def test_initless_pod_on_a_cluster_without_image_volumes_by_default():
+    (r,) = _initless("v4.1.2", "v1.35.1", "v1.34.2")
+    assert r.status == "warn" and "ImageVolume feature gate" in r.message and r.remediation is None
+    (r,) = _initless("v4.1.2", "v1.30.4")
+    assert r.status == "fail" and "1.30 does not have" in r.message
+    (r,) = _initless("v4.1.2", "v1.35.1", "v1.36.0")
+    assert r.status == "pass"
+    (r,) = _initless("v4.1.2", "v1.30.4", enabled=False)
+    assert r.status == "pass"
+
+
+# Issue 23 item 3: v4 removed a CronWorkflow's singular `schedule` (docs/upgrading.md @v4.0.5;
+# ValidateCronWorkflow: `cron workflow must have at least one schedule`).
+def _cron(argo_version: str, **spec):
+    cron = workflow("team-a", "nightly", kind="CronWorkflow")
+    cron["spec"].pop("schedule")
+    cron["spec"].update(spec)
+    return run_checks(select_checks(["AD108"]), context(controller(argo_version), controller_configmap(), cron))
+
+
+def test_a_v4_cron_workflow_with_the_removed_singular_schedule_fails():
+    (r,) = _cron("v4.0.5", schedule="0 1 * * *")
+    assert r.status == "fail" and "cron workflow must have at least one schedule" in r.message
+    assert r.object == "CronWorkflow/nightly" and r.namespace == "team-a"
+    (r,) = _cron("v4.1.2", schedule="0 1 * * *", schedules=["0 2 * * *"])
+    assert r.status == "warn"
+    (r,) = _cron("v4.1.2", schedules=["0 2 * * *"])
+    assert r.status == "pass"
+    (r,) = _cron("v3.7.18", schedule="0 1 * * *")  # v3 still reads it
+    assert r.status == "pass"

@@ -496,3 +496,27 @@ def test_artifactory_repo_url_in_the_argo_helm_spelling_passes():
     r = next(r for r in results(controller(), controller_configmap(), repos, workflow("team-a"))
              if r.namespace == "team-a")
     assert r.status == "pass" and r.object == "ConfigMap/artifact-repositories", r.message
+
+
+# Issue 23 item 3: v4's `plugin` repositories need a matching artifactDrivers entry (config/config.go
+# GetArtifactDriver @v4.0.0..v4.1.2). The v4.1.2 quick-start's controller ConfigMap
+# (manifests/quick-start/base/overlays/workflow-controller-configmap.yaml) ships this repository and no drivers.
+QUICK_START_V4 = {"archiveLogs": True, "plugin": {"name": "test", "configuration": "bucket: my-bucket\n"}}
+
+
+def v4(repo: dict, **settings):
+    res = [r for r in results(controller("v4.1.2"), controller_configmap(repo=repo, **settings))
+           if r.namespace == "argo"]
+    assert len(res) == 1, res
+    return res[0]
+
+
+def test_the_v4_quick_starts_plugin_repository_without_its_driver_fails():
+    r = v4(QUICK_START_V4)
+    assert r.status == "fail" and "artifact driver test not found" in r.message and "(it has none)" in r.message
+    r = v4(QUICK_START_V4, artifactDrivers=[{"name": "other", "image": "x"}])
+    assert r.status == "fail" and "(it lists other)" in r.message
+
+
+def test_a_plugin_repository_with_its_driver_passes():
+    assert v4(QUICK_START_V4, artifactDrivers=[{"name": "test", "image": "example/driver:v1"}]).status == "pass"
