@@ -7,7 +7,7 @@ from argodoctor import argo
 from argodoctor.engine.context import Context
 from argodoctor.engine.model import Check, Result
 from argodoctor.errors import KubeError
-from argodoctor.view import names, secret_facts
+from argodoctor.view import names, secret_declarers, secret_facts
 from argodoctor.view.cluster import not_in_files
 
 WORKFLOW_READS = ("Deployment", "ConfigMap", *argo.WORKFLOW_KINDS, argo.CLUSTER_TEMPLATE_KIND)
@@ -123,6 +123,7 @@ class SecretResolves(Check):
 
     def run(self, ctx: Context) -> Iterable[Result]:
         secrets = ctx.view.list("Secret")  # one LIST for all namespaces
+        declared = secret_declarers.declarations(ctx.view)
         holders: dict[str, list[str]] = {}
         for s in secrets:
             holders.setdefault(s["metadata"]["name"], []).append(s["metadata"].get("namespace", ""))
@@ -136,10 +137,11 @@ class SecretResolves(Check):
                 for ref in repo.secret_refs(ctx.version):
                     by_secret.setdefault(ref.name, []).append(ref)
                 for name, refs in sorted(by_secret.items()):
-                    yield self._one(ctx, ns, repo, name, refs, holders.get(name, []))
+                    yield self._one(ctx, ns, repo, name, refs, holders.get(name, []), declared.get((ns, name)))
 
     def _one(self, ctx: Context, ns: str, repo: argo.Repository, name: str,
-             refs: list[argo.SecretRef], holders: list[str]) -> Result:
+             refs: list[argo.SecretRef], holders: list[str],
+             declared: list[secret_declarers.Declared] | None = None) -> Result:
         obj = f"Secret/{name}"
         fields = ", ".join(r.field for r in refs)
         if not name:
@@ -154,6 +156,8 @@ class SecretResolves(Check):
                                "fails to get it: correct the name in the repository", namespace=ns,
                                object=_object(repo), remediation=None)
         secret = ctx.view.get("Secret", ns, name)
+        if secret is None and declared:
+            return self._declared(ctx, ns, repo, name, refs, declared)
         if secret is None:
             elsewhere = [h for h in holders if h != ns]
             if not elsewhere and ctx.view.partial:
@@ -179,6 +183,37 @@ class SecretResolves(Check):
                                "correct the Secret by hand", namespace=ns, object=obj, remediation=None)
         keys = ", ".join(sorted({r.key for r in refs}))
         return self.passed(f"Secret {ns}/{name} has {keys} for {_where(repo)}{_why(repo)}", namespace=ns, object=obj)
+
+
+    def _declared(self, ctx: Context, ns: str, repo: argo.Repository, name: str, refs: list[argo.SecretRef],
+                  found: list[secret_declarers.Declared]) -> Result:
+        """A Secret missing but declared by another controller's object: in the files (check -f) the
+        declaration counts as the Secret, with the keys it names; on a cluster it is not synced yet (warn,
+        with its sync condition). Never copy-artifact-secret: that would fight the controller."""
+        d = found[0]
+        obj, fields = f"Secret/{name}", ", ".join(r.field for r in refs)
+        where = f"{fields} of {_where(repo)}{_why(repo)}"
+        lacking = sorted({r.key for r in refs} - d.keys) if d.keys is not None else []
+        in_files = ctx.view.partial or _in_files(ctx, d)
+        if lacking:
+            return self.failed(f'secret "{name}" in {ns} is declared by {d.describe()}, whose keys lack '
+                               f"{', '.join(lacking)} ({where}): add them to its spec", namespace=ns, object=obj,
+                               remediation=None)
+        keys = "its keys come from the provider, not knowable here" if d.keys is None else \
+            f"with {', '.join(sorted({r.key for r in refs}))}"
+        if in_files:
+            return self.passed(f'secret "{name}" in {ns} is declared by {d.describe()} ({keys}) for {where}; it '
+                               f"exists once {d.controller} syncs it", namespace=ns, object=obj)
+        state = f"; its status: {d.condition}" if d.condition else "; it reports no sync condition yet"
+        return self.warned(f'secret "{name}" not found in {ns} ({where}): {d.describe()} declares it ({keys}), '
+                           f"but {d.controller} has not written it{state}", namespace=ns, object=obj,
+                           remediation=None)
+
+
+def _in_files(ctx: Context, d: secret_declarers.Declared) -> bool:
+    """Whether the declaring object is one of the files of `check -f` (overlaid on a cluster)."""
+    manifests = getattr(ctx.view, "manifests", None)
+    return manifests is not None and (d.namespace, d.declarer) in manifests.keys(d.kind)
 
 
 # Credentials that are single-line tokens, signed or compared byte for byte (S3 signs with the raw key):

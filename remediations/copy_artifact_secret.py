@@ -19,7 +19,7 @@ from argodoctor.engine.context import Context
 from argodoctor.engine.model import Action, Plan, Remediation
 from argodoctor.errors import ApplyError
 from argodoctor.fix.fixer import object_path
-from argodoctor.view import names
+from argodoctor.view import names, secret_declarers
 from argodoctor.view.kube import Kube
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "argodoctor"}
@@ -87,12 +87,17 @@ def copy_actions(ctx: Context, needs: list[tuple[str, list[SecretRef]]]) -> tupl
             wanted.setdefault((ns, name), set()).update(keys)
     actions: list[Action] = []
     notes: list[str] = []
+    declared = secret_declarers.declarations(ctx.view) if wanted else {}
     for (ns, name), keys in sorted(wanted.items()):
         why = names.invalid("Secret", name)
         if why:
             notes.append(f"the install's repository names a Secret that cannot exist ({why}): skipped")
             continue
         if ctx.view.get("Secret", ns, name) is not None:
+            continue
+        if (ns, name) in declared:  # its controller writes it: a copy would fight it (AD203 warns)
+            d = declared[(ns, name)][0]
+            notes.append(f"Secret {ns}/{name} is declared by {d.describe()}: left to {d.controller}")
             continue
         source = ctx.view.get("Secret", home, name) if ns != home else None
         if source is None or not all((source.get("data") or {}).get(k) for k in keys):

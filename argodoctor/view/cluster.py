@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import KubeError, UserError
-from . import failures, safe_yaml, secret_facts, shapes
+from . import failures, safe_yaml, secret_declarers, secret_facts, shapes
 from .kube import PAGED_CHUNK, Kube
 
 
@@ -76,6 +76,15 @@ _KINDS = [
     # Workflows that failed, learnt from the Workflows it wrote before them).
     Kind("Pod", "", "v1", "pods", query=(("labelSelector", failures.WORKFLOW_LABEL),)),
     Kind("Event", "", "v1", "events", query=(("fieldSelector", "type=Warning"),)),
+    # Objects whose controllers write a Secret (secret_declarers), read by AD203 only where their
+    # CRD is installed.
+    Kind("ExternalSecret", "external-secrets.io", "v1", "externalsecrets"),
+    Kind("SealedSecret", "bitnami.com", "v1alpha1", "sealedsecrets"),
+    Kind("VaultStaticSecret", "secrets.hashicorp.com", "v1beta1", "vaultstaticsecrets"),
+    Kind("VaultDynamicSecret", "secrets.hashicorp.com", "v1beta1", "vaultdynamicsecrets"),
+    Kind("VaultPKISecret", "secrets.hashicorp.com", "v1beta1", "vaultpkisecrets"),
+    Kind("SecretProviderClass", "secrets-store.csi.x-k8s.io", "v1", "secretproviderclasses"),
+    Kind("OnePasswordItem", "onepassword.com", "v1", "onepassworditems"),
 ]
 KINDS: dict[str, Kind] = {k.name: k for k in _KINDS}
 
@@ -189,6 +198,8 @@ def _slim(kind: str, obj: Any) -> Any:
         return failures.slim_pod(obj)
     elif kind == "Event":
         return failures.slim_event(obj)
+    elif kind in secret_declarers.DECLARER_KINDS:
+        return secret_declarers.slim(kind, obj)
     return obj
 
 
