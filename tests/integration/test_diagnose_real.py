@@ -19,11 +19,15 @@ CASES = {
     "team-ref": "repository-ref-not-found",  # artifactRepositoryRef naming a ConfigMap nobody made
     "team-sync": "sync-semaphore-init",  # a semaphore naming a key its ConfigMap lacks
     "team-nosa": "service-account-missing",  # serviceAccountName of an SA that does not exist
+    "team-psa": "pod-security",  # Pod Security `restricted` enforced on the namespace
+    "team-quota": "quota-must-specify",  # a ResourceQuota on limits.cpu, which init/wait do not set
+    "team-limits": "limitrange-maximum",  # a LimitRange whose max cpu the main container's limit exceeds
 }
 
 
-def _ns(cp: ControlPlane, name: str) -> None:
-    cp.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+def _ns(cp: ControlPlane, name: str, **labels: str) -> None:
+    cp.api("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                          "metadata": {"name": name, "labels": labels}})
 
 
 def _workflow(namespace: str, name: str, **spec) -> dict:
@@ -45,7 +49,7 @@ def failures(own_control_plane: ControlPlane):
                                                               "namespace": "argo"},
         "data": {"config": yaml.safe_dump({"parallelism": 50})}})
     for ns in (*CASES, "team-ok"):
-        _ns(cp, ns)
+        _ns(cp, ns, **({"pod-security.kubernetes.io/enforce": "restricted"} if ns == "team-psa" else {}))
         cp.api("POST", f"/api/v1/namespaces/{ns}/serviceaccounts",
                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}})
     workflows = {
@@ -54,8 +58,24 @@ def failures(own_control_plane: ControlPlane):
         "team-sync": _workflow("team-sync", "wf", synchronization={
             "semaphore": {"configMapKeyRef": {"name": "sync", "key": "missing"}}}),
         "team-nosa": _workflow("team-nosa", "wf", serviceAccountName="ghost"),
+        "team-psa": _workflow("team-psa", "wf"),
+        "team-quota": _workflow("team-quota", "wf"),
+        "team-limits": _workflow("team-limits", "wf", templates=[{
+            "name": "main", "container": {"image": "alpine:3.20", "command": ["true"],
+                                          "resources": {"limits": {"cpu": "2"}}}}]),
         "team-ok": _workflow("team-ok", "wf"),
     }
+    cp.api("POST", "/api/v1/namespaces/team-quota/resourcequotas", {
+        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute", "namespace": "team-quota"},
+        "spec": {"hard": {"limits.cpu": "4"}}})
+    # What kube-controller-manager's resourcequota controller would write (this plane runs none): admission
+    # judges pods only against a quota whose status is known.
+    cp.api("PUT", "/api/v1/namespaces/team-quota/resourcequotas/compute/status", {
+        **cp.api("GET", "/api/v1/namespaces/team-quota/resourcequotas/compute"),
+        "status": {"hard": {"limits.cpu": "4"}, "used": {"limits.cpu": "0"}}})
+    cp.api("POST", "/api/v1/namespaces/team-limits/limitranges", {
+        "apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "max", "namespace": "team-limits"},
+        "spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}})
     cp.api("POST", "/api/v1/namespaces/team-sync/configmaps", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sync", "namespace": "team-sync"},
         "data": {"workflow": "1"}})
