@@ -140,3 +140,22 @@ def test_a_reader_without_pod_and_event_rights_still_diagnoses_from_the_status(f
     doc = validate_diagnose(out)
     assert any("list pods" in n for n in doc["notes"]) and any("list events" in n for n in doc["notes"])
     assert doc["workflows"][0]["symptoms"][0]["row"] == "repository-ref-not-found"
+
+
+def test_a_kubelets_failed_mount_event_on_the_controllers_pod_is_diagnosed(failures, cli):
+    """The pod the real controller made for team-ok's Workflow, and the Event a kubelet writes when the
+    Secret it mounts is absent (kubernetes v1.35.4 pkg/volume/util/operationexecutor: GenerateError
+    "MountVolume.SetUp failed" + errSuffix; the secret manager's NotFound of resource "secret")."""
+    cp = failures
+    (pod,) = cp.api("GET", "/api/v1/namespaces/team-ok/pods?labelSelector=workflows.argoproj.io/workflow%3Dwf")["items"]
+    cp.api("POST", "/api/v1/namespaces/team-ok/events", {
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "wf.mount", "namespace": "team-ok"},
+        "type": "Warning", "reason": "FailedMount", "source": {"component": "kubelet", "host": "node-1"},
+        "message": 'MountVolume.SetUp failed for volume "my-minio-cred" : secret "my-minio-cred" not found',
+        "involvedObject": {"kind": "Pod", "name": pod["metadata"]["name"], "namespace": "team-ok",
+                           "uid": pod["metadata"]["uid"]}})
+    code, out, _ = cli("diagnose", "wf", "-n", "team-ok", "--kubeconfig", str(cp.kubeconfig()),
+                       "--argo-version", "v3.7.18", "-o", "json")
+    (entry,) = validate_diagnose(out)["workflows"]
+    assert entry["phase"] == "Running" and [s["row"] for s in entry["symptoms"]] == ["secret-volume-missing"]
+    assert entry["symptoms"][0]["where"].startswith("Event FailedMount on Pod ") and "AD203" in entry["checks"]
