@@ -447,18 +447,33 @@ def _parse(file: str) -> list[Any]:
         raise UserError(f"cannot read snapshot file {file}: {e}") from None
     if file.endswith(".json") or text.lstrip()[:1] in ("{", "["):
         try:
-            return [json.loads(text)]
+            return _no_lone_surrogates(text, [json.loads(text, parse_int=safe_yaml.over_long_int)])
         except RecursionError:
             raise UserError(f"snapshot file {file} nests too deeply to be a Kubernetes object") from None
         except ValueError:
             pass  # JSON is YAML, not the other way round: YAML decides, and words the error
     try:
-        return safe_yaml.load_all(text, MAX_SNAPSHOT_NODES, 500)
+        return _no_lone_surrogates(text, safe_yaml.load_all(text, MAX_SNAPSHOT_NODES, 500))
     except safe_yaml.TooComplex as e:
         raise UserError(f"snapshot file {file} is too large or too deep to read: {e}") from None
     except safe_yaml.Invalid as e:
         at = f" at line {e.line}, column {e.column}" if e.line else ""
         raise UserError(f"snapshot file {file} is not valid YAML/JSON{at}: {e.problem}") from None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # (paired ones are one character once decoded)
+_SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _no_lone_surrogates(text: str, docs: list[Any]) -> list[Any]:
+    """The documents with each lone UTF-16 surrogate (the escapes \\ud800..\\udfff, which JSON and YAML
+    accept and no UTF-8 writer can emit) replaced by U+FFFD, as the API server's Go decoder does: every
+    output format can then write every string. Only a text holding such an escape is walked again."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return docs
+    fixed = json.dumps(docs, ensure_ascii=False, default=str)  # (a YAML timestamp: its text)
+    fixed = _LONE_SURROGATE.sub("\ufffd", fixed)
+    return json.loads(fixed, parse_int=safe_yaml.over_long_int)
 
 
 def load_documents(path: str, rejected: list[tuple[str, str]] | None = None) -> Iterable[dict[str, Any]]:

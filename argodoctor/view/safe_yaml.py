@@ -21,7 +21,29 @@ MAX_DEPTH = 64
 def _loader_class() -> Any:
     import yaml  # here, not at the top: PyYAML costs 30 ms to import, and `argodoctor list` needs none
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """The safe loader, except that an integer too long for Python to read (over
+        sys.get_int_max_str_digits() digits: ValueError) is kept as its text, like over_long_int in JSON."""
+
+    def construct_int(loader: Any, node: Any) -> Any:
+        try:
+            return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        except ValueError:
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    return Loader
+
+
+def over_long_int(text: str) -> int | str:
+    """json.loads' parse_int: an integer as Python reads it, or, past the digits Python converts (4,300 by
+    default: CVE-2020-10735), its text. No Kubernetes object holds such a number (the API server reads
+    numbers as int64 or float64); a field a check reads then fails the parse boundary's type check, and
+    every other field stays as it was written: loading never fails on it, and writers emit it."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 class TooComplex(ValueError):

@@ -1,6 +1,7 @@
 """Bad command-line input is one line on stderr and exit 2, before any work is done; never a traceback."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,50 @@ def test_the_default_table_puts_failures_first_and_rolls_passes_up(cli):
 
 
 def test_only_filters_every_format_but_not_the_exit_code(cli):
-    import json
     code, out, _ = cli("check", "--snapshot", SEED, "--only", "failed,warn", "-o", "json")
     statuses = {r["status"] for r in json.loads(out)["results"]}
     assert code == 1 and statuses == {"fail", "warn"}
     code, out, _ = cli("check", "--snapshot", SEED, "--only", "pass", "-o", "json")
     assert code == 1 and {r["status"] for r in json.loads(out)["results"]} == {"pass"}
+
+
+# Issue 32: an integer longer than Python converts (4,300 digits) stopped the load with a ValueError (exit 3).
+def test_an_integer_of_thousands_of_digits_loads_and_is_judged_by_its_field(cli, tmp_path):
+    big = "9" * 5000
+    yaml_file = tmp_path / "big.yaml"
+    yaml_file.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: minio, namespace: argo}\n"
+                         f"spec: {{ports: [{{port: {big}}}]}}\nextra: {big}\n")
+    json_file = tmp_path / "big.json"
+    json_file.write_text('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "argo"},'
+                         f'"data": {{}}, "n": {big}}}')
+    for args in (("--snapshot", str(yaml_file)), ("--snapshot", str(json_file)),
+                 ("-f", str(yaml_file), "--offline")):
+        for fmt in ("table", "json", "sarif", "html", "markdown", "junit"):
+            code, out, err = cli("check", *args, "-o", fmt)
+            assert code in (0, 1) and "internal error" not in err, (args, fmt, err)
+    from argodoctor.view.cluster import SnapshotView
+
+    view = SnapshotView(str(yaml_file))
+    assert view.list("Service") == []  # held back by the parse boundary, naming the field
+    assert view.malformed["Service"] == [("argo", "Service/minio", "spec.ports[0].port: expected a number, got a "
+                                          "string")]
+    (cm,) = SnapshotView(str(json_file)).list("ConfigMap")
+    assert cm["n"] == "9" * 5000  # an unread field keeps its digits
+
+
+# Issue 32: lone surrogates (JSON \ud800..\udfff) reached the writers: exit 3 in -o table, html, markdown, sarif.
+def test_lone_surrogates_become_replacement_characters_every_format_writes(cli, tmp_path):
+    import shutil
+
+    snap = tmp_path / "snap"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "seed-broken", snap)
+    (snap / "zz.json").write_text(
+        '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",'
+        ' "metadata": {"name": "s", "namespace": "team-a"}, "status": {"phase": "Failed", "message": "x\\udfffy"},'
+        ' "spec": {"entrypoint": "m", "serviceAccountName": "bad\\ud800sa",'
+        ' "templates": [{"name": "m", "container": {"image": "a"}}]}}]}')
+    for fmt in ("table", "wide", "json", "yaml", "junit", "sarif", "markdown", "html", "prometheus"):
+        code, out, err = cli("check", "--snapshot", str(snap), "-o", fmt)
+        assert code == 1 and "internal error" not in err, (fmt, err)
+    code, out, err = cli("diagnose", "--failed", "--since", "876000h", "--snapshot", str(snap))
+    assert code == 1 and "x\ufffdy" in out, err
