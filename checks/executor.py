@@ -47,9 +47,8 @@ class ExecutorRuntimeCompatible(Check):
             return
         ex = ctx.executors
         nodes = ctx.view.list("Node")
-        other = sorted((n["metadata"]["name"], (n.get("status") or {}).get("nodeInfo", {}).get(
-            "containerRuntimeVersion", "unknown")) for n in nodes
-            if not (n.get("status") or {}).get("nodeInfo", {}).get("containerRuntimeVersion", "").startswith("docker://"))
+        other = sorted((n["metadata"]["name"], node_runtime(n) or "unknown") for n in nodes
+                       if not node_runtime(n).startswith("docker://"))
         by_selector = docker_users(ctx, ex) if ex.default != "docker" else []
         if ex.default != "docker" and not by_selector:
             yield self.passed(f"executor {ex.default} ({ex.source}) does not depend on the node's runtime",
@@ -187,3 +186,8 @@ def _pod_security_contexts(ctx: Context) -> dict[str, list]:
                 if sc not in bucket:
                     bucket.append(sc)
     return found
+
+
+def node_runtime(node: dict) -> str:
+    """A Node's status.nodeInfo.containerRuntimeVersion, '' when unset or null at any level."""
+    return ((node.get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion") or ""

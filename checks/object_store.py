@@ -195,7 +195,7 @@ class ObjectStoreService(Check):
                                 f"endpoints of its own; workflow pods connect to {state.external_name}:{ref.port} "
                                 "(AD204 probes it)", namespace=ns, object=obj)
         if not state.has_port:
-            ports = ", ".join(str(p.get("port")) for p in state.service.get("spec", {}).get("ports") or [])
+            ports = ", ".join(str(p.get("port")) for p in (state.service.get("spec") or {}).get("ports") or [])
             return self.failed(f"Service {where} has no port {ref.port} (ports: {ports or 'none'})", namespace=ns,
                                object=obj, remediation="configure-artifact-repository")
         selector = (state.service.get("spec") or {}).get("selector")

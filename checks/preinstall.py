@@ -12,6 +12,8 @@ from argodoctor.engine.permissions import FIX_WRITES, access_review, merge_grant
 from argodoctor.errors import KubeError
 from argodoctor.view.cluster import Kind
 
+from .executor import node_runtime
+
 # storage.k8s.io/v1 StorageClass: the annotation the DefaultStorageClass admission plugin reads (and the
 # beta one it still honours), plugin/pkg/admission/storage/storageclass/setdefault, util GetDefaultClass.
 DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
@@ -126,8 +128,7 @@ class RuntimeAllowsExecutor(Check):
                               "runtime")
             return
         nodes = ctx.view.list("Node")
-        runtimes = {n["metadata"]["name"]: (n.get("status") or {}).get("nodeInfo", {}).get("containerRuntimeVersion")
-                    or "unknown" for n in nodes}
+        runtimes = {n["metadata"]["name"]: node_runtime(n) or "unknown" for n in nodes}
         other = sorted(f"{name} ({rt})" for name, rt in runtimes.items() if not rt.startswith("docker://"))
         if not nodes:
             yield self.skipped("no Node objects to compare the docker executor with")

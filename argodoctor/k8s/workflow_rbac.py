@@ -103,7 +103,7 @@ def _key(b: dict) -> tuple[str, str, str]:
 
 
 def _broad_role(ev: Evaluator, b: dict, rules: list[dict]) -> str | None:
-    ref = b.get("roleRef", {})
+    ref = b.get("roleRef") or {}
     return f"ClusterRole {ref['name']}" if ref.get("kind") == "ClusterRole" and ref.get("name") in argo.BROAD_ROLES \
         else None
 
@@ -117,7 +117,7 @@ def _wildcard(ev: Evaluator, b: dict, rules: list[dict]) -> str | None:
         for rule in rules:
             wild = [f for f in ("verbs", "resources") if "*" in (rule.get(f) or [])]
             if wild:
-                ref = b.get("roleRef", {})
+                ref = b.get("roleRef") or {}
                 ev.memo[key] = f"{ref.get('kind')} {ref.get('name')} with a wildcard rule ({', '.join(wild)})"
                 break
     return ev.memo[key]

@@ -117,3 +117,26 @@ def test_lone_surrogates_become_replacement_characters_every_format_writes(cli, 
         assert code == 1 and "internal error" not in err, (fmt, err)
     code, out, err = cli("diagnose", "--failed", "--since", "876000h", "--snapshot", str(snap))
     assert code == 1 and "x\ufffdy" in out, err
+
+
+# Issue 32: nulls where checks read a mapping (each crashed a check: `error` naming AttributeError).
+@pytest.mark.parametrize("obj", [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "minio", "namespace": "argo"}, "spec": None},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+     "metadata": {"name": "r", "namespace": "team-a"}, "roleRef": None,
+     "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "team-a"}]},
+    {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "status": {"nodeInfo": None}},
+    {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+     "status": {"nodeInfo": {"containerRuntimeVersion": None}}},
+], ids=["service-spec-null", "rolebinding-roleref-null", "node-nodeinfo-null", "node-runtime-null"])
+def test_a_null_where_a_check_reads_a_mapping_is_no_crash(obj):
+    from argodoctor.engine.registry import select_checks
+    from argodoctor.engine.runner import run_checks
+
+    from .builders import context, controller, controller_configmap, secret, workflow
+
+    for version in ("v3.7.18", "v3.2.11"):  # v3.2: the docker executor, AD401 reads the nodes' runtimes
+        objs = [controller(version), controller_configmap(), secret("minio", "argo", accesskey="a", secretkey="s"),
+                workflow("team-a"), obj]
+        for r in run_checks(select_checks(None), context(*objs)):
+            assert not (r.status == "error" and "Error" in r.message), (r.id, r.message)
