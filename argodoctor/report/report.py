@@ -19,7 +19,7 @@ from rich.text import Text
 from .. import __version__
 from ..engine.model import REPORT_SCHEMA, STATUS_ORDER, Result, Status
 
-GROUP_ORDER = ["pre-install", "doctor", "install", "artifacts", "rbac", "executor", "object-store"]
+GROUP_ORDER = ["pre-install", "doctor", "install", "artifacts", "rbac", "executor", "object-store", "archive"]
 SYMBOLS = {Status.PASS: ("✔", "green"), Status.WARN: ("!", "yellow"), Status.FAIL: ("✖", "red"),
            Status.SKIP: ("-", "dim"), Status.EXEMPT: ("~", "cyan"), Status.ERROR: ("?", "magenta")}
 
