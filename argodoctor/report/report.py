@@ -362,3 +362,5 @@ def print_diff(d: dict[str, list[dict[str, Any]]], old: dict[str, Any], new: dic
                       f"{r['status']} → {r.get('now')}" if key == "fixed" else r["status"])
             console.print(f"  [{style}]{r['id']}[/] {escape(where(r))} ({change}): {escape(r.get('message', ''))}",
                           soft_wrap=True)
+            if r.get("symptoms") and key != "fixed":  # schema 3: the failed Workflows it explains
+                console.print(f"    [magenta]{escape(symptoms_text(r['symptoms']))}[/]", soft_wrap=True)

@@ -100,3 +100,18 @@ def test_an_unknown_message_is_said_so(cli, tmp_path):
     code, out, _ = cli("diagnose", "odd", "-n", "team-a", "--snapshot", snap, "-o", "json")
     (entry,) = validate_diagnose(out)["workflows"]
     assert code == 1 and entry["symptoms"] == [] and entry["unknown"][0]["message"] == "something nobody wrote down"
+
+
+def test_report_diff_carries_the_symptoms(cli, tmp_path):
+    msg = "wait: Error (exit code 64): open /argo/secret/minio/accesskey: no such file or directory"
+    old_snap = snapshot(tmp_path / "old")
+    new_snap = snapshot(tmp_path / "new", failed_workflow("w1", msg))
+    for name, snap in (("old", old_snap), ("new", new_snap)):
+        cli("check", "--snapshot", snap, "--since", "876000h", "--report-to", f"file://{tmp_path / name}.json")
+    # the Secret fails in both: unchanged, and now it explains a failed Workflow
+    code, out, _ = cli("report", "diff", f"file://{tmp_path / 'old.json'}", f"file://{tmp_path / 'new.json'}")
+    assert "explains 1 failed Workflow" in out and "team-a/w1" in out
+    code, out, _ = cli("report", "diff", f"file://{tmp_path / 'old.json'}", f"file://{tmp_path / 'new.json'}",
+                       "-o", "json")
+    (ad203,) = [r for r in json.loads(out)["unchanged"] if r["id"] == "AD203"]
+    assert ad203["symptoms"]["workflows"] == ["team-a/w1"]
