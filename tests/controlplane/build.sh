@@ -6,7 +6,9 @@
 # written beside the binaries as kwok-stages.yaml. Argo's workflow-controller is built from
 # the module in argo/ (Argo pins k8s.io/* v0.33, this module v0.35) and helm v3 by
 # `go install`; both carry their release's version ldflags. The Prometheus Pushgateway
-# (for `check --push-gateway`) is built the same way, with its version ldflags. decodecheck
+# (for `check --push-gateway`) is built the same way, with its version ldflags. Argo's executor,
+# argoexec, is built from the same module as the controller (argo/tools.go keeps its packages in
+# the build list), against a copy of Argo's module with the symlinks its zip drops restored. decodecheck
 # (argo/cmd/decodecheck) decodes Argo's configuration with that same Argo module's code, and
 # decodecheck-v4 the same source with Argo v4.0.5's (argo-v4/go.mod).
 # Binaries are cached outside the repo, keyed by the pinned versions:
@@ -21,13 +23,13 @@ KWOK_VERSION=v0.8.0  # no replace directives in its go.mod: `go install pkg@vers
 ARGO_VERSION=v3.7.18  # must match the require in argo/go.mod
 HELM_VERSION=v3.22.0  # no replace directives in its go.mod: `go install pkg@version` works
 PUSHGATEWAY_VERSION=v1.11.3  # newest the module proxy serves; no replace directives either
-if ! grep -q "^require github.com/argoproj/argo-workflows/v3 $ARGO_VERSION\$" "$here/argo/go.mod"; then
+if ! grep -Eq "^(require )?[[:space:]]*github.com/argoproj/argo-workflows/v3 $ARGO_VERSION\$" "$here/argo/go.mod"; then
   echo "ARGO_VERSION=$ARGO_VERSION but argo/go.mod requires another version" >&2; exit 1
 fi
 sums=$(cat "$here/go.sum" "$here/argo/go.sum" | sha256sum | cut -c1-12)
 key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_versitygw-${VERSITYGW_VERSION}_kwok-${KWOK_VERSION}_argo-${ARGO_VERSION}_helm-${HELM_VERSION}_pushgateway-${PUSHGATEWAY_VERSION}_$sums"
 out="${ARGODOCTOR_CACHE:-$HOME/.cache/argodoctor}/controlplane/$key"
-want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller decodecheck decodecheck-v4 helm pushgateway"
+want="etcd kube-apiserver kube-controller-manager kube-scheduler versitygw kwok kwok-stages.yaml workflow-controller argoexec decodecheck decodecheck-v4 helm pushgateway"
 missing=""
 for b in $want; do [ -s "$out/$b" ] || missing="$missing $b"; done
 # decodecheck (Argo v3.7.18, module argo/) and decodecheck-v4 (v4.0.5, module argo-v4/) are this repo's
@@ -44,6 +46,18 @@ if [ -z "$missing" ]; then echo "$out"; exit 0; fi
 
 mkdir -p "$out.tmp"
 start=$(date +%s)
+# Argo's binaries: argo's Makefile's version ldflags (version, buildDate, gitCommit, gitTreeState,
+# gitTag: a clean tagged build reports the tag as its version); commit and date from the module
+# proxy's record of the release; adir = the module's (read-only) directory in the module cache
+av=github.com/argoproj/argo-workflows/v3
+argo_ldflags() {
+  local info commit date
+  info=$(cd / && GOFLAGS= go mod download -json "$av@$ARGO_VERSION")
+  commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",*$/\1/p' <<<"$info")
+  date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$info")")
+  adir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
+  aflags="-s -w -X $av.version=$ARGO_VERSION -X $av.buildDate=${date:-1970-01-01T00:00:00Z} -X $av.gitCommit=$commit -X $av.gitTreeState=clean -X $av.gitTag=$ARGO_VERSION"
+}
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 kv=k8s.io/component-base/version
 kflags="-s -w -X $kv.gitVersion=$K8S_VERSION -X $kv.gitMajor=1 -X $kv.gitMinor=$minor -X $kv.gitTreeState=clean -X $kv.buildDate=1970-01-01T00:00:00Z"
@@ -63,15 +77,29 @@ for b in $missing; do
         echo "---"; cat "$st/$f"
       done > "$out.tmp/kwok-stages.yaml" ;;
     workflow-controller)
-      # argo's Makefile: version, buildDate, gitCommit, gitTreeState, gitTag (a clean tagged
-      # build reports the tag as its version); commit and date from the module proxy's record
-      info=$(cd / && GOFLAGS= go mod download -json "github.com/argoproj/argo-workflows/v3@$ARGO_VERSION")
-      commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",*$/\1/p' <<<"$info")
-      date=$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$info")")
-      av=github.com/argoproj/argo-workflows/v3
-      (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$out.tmp/workflow-controller" -ldflags \
-        "-s -w -X $av.version=$ARGO_VERSION -X $av.buildDate=${date:-1970-01-01T00:00:00Z} -X $av.gitCommit=$commit -X $av.gitTreeState=clean -X $av.gitTag=$ARGO_VERSION" \
-        "$av/cmd/workflow-controller") ;;
+      argo_ldflags
+      (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$out.tmp/workflow-controller" \
+        -ldflags "$aflags" "$av/cmd/workflow-controller") ;;
+    argoexec)
+      # The module zip lacks what Argo's repository holds as symlinks (module zips drop them):
+      # at v3.7.18 (`git ls-tree -r v3.7.18 | grep ^120000`) the only one in Go code is
+      # workflow/executor/osspecific/signal_linux.go -> signal_darwin.go (without it: "undefined:
+      # Setpgid"); the others are test/e2e YAML files and workflow/executor/testdata/link. So
+      # argoexec is built against a copy of the module with that file restored as what the symlink
+      # means (a copy of its target), by a `replace` in a copy of argo/'s go.mod (a local directory
+      # needs no go.sum lines; every other module keeps argo/go.sum's pins, the controller's).
+      argo_ldflags
+      src=$(mktemp -d)
+      cp -r "$adir" "$src/argo-workflows" && chmod -R u+w "$src/argo-workflows"
+      for link in workflow/executor/osspecific/signal_linux.go=signal_darwin.go; do
+        f="$src/argo-workflows/${link%%=*}"
+        if [ -e "$f" ]; then echo "argoexec: $f is in the module zip; is it still a symlink at $ARGO_VERSION?" >&2; exit 1; fi
+        cp "$(dirname "$f")/${link#*=}" "$f"
+      done
+      mkdir "$src/mod" && cp "$here/argo/go.mod" "$here/argo/go.sum" "$here/argo/tools.go" "$src/mod/"
+      (cd "$src/mod" && go mod edit -replace "$av=$src/argo-workflows" && \
+        GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$out.tmp/argoexec" -ldflags "$aflags" "$av/cmd/argoexec")
+      rm -rf "$src" ;;
     decodecheck)
       # the test helper that decodes Argo's configuration with Argo's own code (argo/cmd/decodecheck)
       (cd "$here/argo" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" \
