@@ -100,6 +100,38 @@ def full_control_plane(server_bin, workdir, request):
         cp.stop()
 
 
+@pytest.fixture(scope="module")
+def real_plane(server_bin, workdir, request):
+    """A fuller control plane of the test module's own whose Workflows really run (issue 26): kwok's
+    node kwok-0 for the pods of Deployments, the tests' kubelet (tests/kubelet.py) on real-node,
+    tainted so that only Workflows given kubelet.on_real_node go there, running Argo's argoexec built
+    by build.sh; versitygw on port 9000 of a loopback address of its own, which the kubelet's cluster
+    DNS gives as minio.argo.svc (while that Service exists). Yields .cp, .s3, .kubelet."""
+    from types import SimpleNamespace
+
+    from .kubelet import REAL_NODE_TAINT, Kubelet, loopback_address
+
+    if os.geteuid() != 0:
+        _unavailable("the test kubelet needs root (mount namespaces, overlay mounts)")
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    cp = harness.FullControlPlane(server_bin, workdir / f"realcp-{name}")
+    s3 = harness.S3Server(server_bin, workdir / f"reals3-{name}", address=(loopback_address(), 9000))
+    kubelet = None
+    try:
+        cp.start()
+        s3.start()
+        cp.add_node("kwok-0")
+        kubelet = Kubelet(cp, "real-node", argoexec=server_bin / "argoexec", taints=[REAL_NODE_TAINT])
+        kubelet.route_service("argo", "minio", s3.host)
+        kubelet.start()
+        yield SimpleNamespace(cp=cp, s3=s3, kubelet=kubelet)
+    finally:
+        if kubelet is not None:
+            kubelet.stop()
+        s3.stop()
+        cp.stop()
+
+
 @pytest.fixture
 def wait_deployment_available(full_control_plane):
     """wait_deployment_available(namespace, name, timeout=90) -> the Deployment once Available."""

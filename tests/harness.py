@@ -655,7 +655,8 @@ class S3Server:
     access_key = "argodoctor-root"
     secret_key = "argodoctor-root-secret-key"
 
-    def __init__(self, bin_dir: Path, workdir: Path, tls: tuple[Path, Path] | None = None):
+    def __init__(self, bin_dir: Path, workdir: Path, tls: tuple[Path, Path] | None = None,
+                 address: tuple[str, int] | None = None):
         self.bin = bin_dir
         self.dir = workdir
         self.tls = tls  # (certificate, key): serve HTTPS
@@ -663,9 +664,11 @@ class S3Server:
         self.data.mkdir(parents=True, exist_ok=True)
         self.iam = workdir / "iam"
         self.iam.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        # address: (host, port) to serve on, e.g. (kubelet.loopback_address(), 9000) for pods that reach
+        # it as a Service's port 9000; default a free port of 127.0.0.1
+        self.host, self.port = address or ("127.0.0.1", free_port())
         self.admin_port = free_port()
-        self.endpoint = f"127.0.0.1:{self.port}"
+        self.endpoint = f"{self.host}:{self.port}"
         self.proc: Process | None = None
 
     def start(self) -> None:
@@ -679,7 +682,7 @@ class S3Server:
         wait_for(self._up, "versitygw", procs=[self.proc])
 
     def _up(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+        with socket.create_connection((self.host, self.port), timeout=1):
             return True
 
     def stop(self) -> None:
