@@ -45,7 +45,8 @@ what a kubelet does, for the parts Argo's executor depends on:
 
 Not done: restarts (restartPolicy is treated as Never, which is what Argo's pods use), probes,
 resource limits, image pulls (every image is present), pods/log and exec (the kubelet API is not
-served), runAsUser (processes run as root), service links for Services other than `kubernetes`.
+served), capabilities and seccomp (runAsUser/runAsGroup/fsGroup are applied: the process's ids; volume
+ownership for fsGroup is not), service links for Services other than `kubernetes`.
 """
 from __future__ import annotations
 
@@ -641,12 +642,19 @@ class PodWorker(threading.Thread):
             (cdir / sub).mkdir(parents=True, exist_ok=True)
         termination = cdir / "termination-log"
         termination.write_text("")
+        termination.chmod(0o666)  # as the kubelet makes it: any user the container runs as may write it
+        (cdir / "start-error").write_text("")
+        (cdir / "start-error").chmod(0o666)  # the launcher's report of a command it could not exec
         mounts = []
         for vm in c.get("volumeMounts") or []:
             src = self._volume_dir(vm["name"])
             if vm.get("subPath"):
+                # the kubelet makes a missing subPath with the mode of the volume's root (0777 for
+                # an emptyDir), so a non-root container can write it
                 src = src / vm["subPath"]
-                src.mkdir(parents=True, exist_ok=True)
+                if not src.exists():
+                    src.mkdir(parents=True)
+                    src.chmod(self._volume_dir(vm["name"]).stat().st_mode & 0o7777)
             mounts.append({"source": str(src), "target": vm["mountPath"], "readOnly": bool(vm.get("readOnly"))})
         for target, source in image["binaries"].items():
             mounts.append({"source": source, "target": target, "readOnly": True})
@@ -655,7 +663,7 @@ class PodWorker(threading.Thread):
         mounts.append({"source": str(termination), "target": c.get("terminationMessagePath") or "/dev/termination-log",
                        "readOnly": False})
         spec = {"root": str(cdir / "root"), "upper": str(cdir / "upper"), "work": str(cdir / "work"),
-                "hostname": self.name, "mounts": mounts, "argv": argv, "env": env,
+                "hostname": self.name, "mounts": mounts, "argv": argv, "env": env, **self._identity(c),
                 "workingDir": c.get("workingDir") or "/", "startError": str(cdir / "start-error")}
         (cdir / "spec.json").write_text(json.dumps(spec))
         log = open(self.dir / "logs" / f"{name}.log", "ab")
@@ -681,6 +689,15 @@ class PodWorker(threading.Thread):
             return self._wait_container(c, statuses)
         return None
 
+    def _identity(self, c: dict[str, Any]) -> dict[str, int]:
+        """runAsUser/runAsGroup of the container, else of the pod, else root (the images' own USER is
+        not known here: argoexec's is 8737, which Argo's recommended securityContext sets anyway)."""
+        pod_sc, sc = self.spec.get("securityContext") or {}, c.get("securityContext") or {}
+        return {"uid": int(sc.get("runAsUser", pod_sc.get("runAsUser", 0))),
+                "gid": int(sc.get("runAsGroup", pod_sc.get("runAsGroup", 0))),
+                "groups": [int(g) for g in [pod_sc.get("fsGroup"), *(pod_sc.get("supplementalGroups") or [])]
+                           if g is not None]}
+
     @staticmethod
     def _image_id(image: str) -> str:
         return f"{image.split('@')[0].split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
@@ -698,7 +715,7 @@ class PodWorker(threading.Thread):
         st = statuses[c["name"]]
         cdir = Path(st["_cdir"])
         start_error = cdir / "start-error"
-        if start_error.exists():
+        if start_error.exists() and start_error.read_text():
             # what containerd reports when runc cannot exec the command
             msg = ("failed to create containerd task: failed to create shim task: OCI runtime create failed: "
                    f"runc create failed: unable to start container process: {start_error.read_text()}: unknown")
@@ -868,6 +885,9 @@ def launch(spec_path: str) -> None:
     env = spec["env"]
     argv = spec["argv"]
     try:
+        os.setgroups(spec.get("groups", []))
+        os.setgid(spec.get("gid", 0))
+        os.setuid(spec.get("uid", 0))
         os.chdir(spec["workingDir"])
         cmd = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env.get("PATH", DEFAULT_PATH))
         if cmd is None:
@@ -875,7 +895,7 @@ def launch(spec_path: str) -> None:
         os.execve(cmd, argv, env)
     except OSError as e:
         msg = e.args[0] if isinstance(e, FileNotFoundError) and len(e.args) == 1 else f'exec: "{argv[0]}": {e.strerror}'
-        fd = os.open(os.path.basename(spec["startError"]), os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=cdir)
+        fd = os.open(os.path.basename(spec["startError"]), os.O_WRONLY, dir_fd=cdir)
         os.write(fd, msg.encode())
         os._exit(128)
 
