@@ -234,3 +234,17 @@ def test_a_missing_secret_is_the_kubelets_failed_mount_and_the_pod_waits(argo):
     wf = wait_phase(plane, "team-b", "nosecret")
     assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
     assert cp.get(f"/api/v1/namespaces/team-b/events/{event['metadata']['name']}")["count"] >= 2
+
+
+def test_the_pods_security_context_sets_the_process_ids(argo):
+    """spec.securityContext (Argo copies it into the pod) runs the containers as that user and group;
+    Argo's executor works as non-root (the emissary's files in /var/run/argo, the artifact upload)."""
+    plane, _ = argo
+    cp, s3 = plane.cp, plane.s3
+    wf = artifact_workflow("ids", "echo $(id -u):$(id -g) > /tmp/hello_world.txt")
+    wf["spec"]["securityContext"] = {"runAsUser": 1234, "runAsGroup": 2345, "runAsNonRoot": True}
+    submit(cp, "team-a", wf)
+    done = wait_phase(plane, "team-a", "ids")
+    assert done["status"]["phase"] == "Succeeded", done["status"].get("message")
+    key = artifacts_of(done)["hello-art"]["s3"]["key"]
+    assert untar_one(read_object(s3, "argo-bucket", key)) == b"1234:2345\n"
