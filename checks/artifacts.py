@@ -194,26 +194,19 @@ class SecretResolves(Check):
         obj, fields = f"Secret/{name}", ", ".join(r.field for r in refs)
         where = f"{fields} of {_where(repo)}{_why(repo)}"
         lacking = sorted({r.key for r in refs} - d.keys) if d.keys is not None else []
-        in_files = ctx.view.partial or _in_files(ctx, d)
         if lacking:
             return self.failed(f'secret "{name}" in {ns} is declared by {d.describe()}, whose keys lack '
                                f"{', '.join(lacking)} ({where}): add them to its spec", namespace=ns, object=obj,
                                remediation=None)
         keys = "its keys come from the provider, not knowable here" if d.keys is None else \
             f"with {', '.join(sorted({r.key for r in refs}))}"
-        if in_files:
+        if d.from_files:
             return self.passed(f'secret "{name}" in {ns} is declared by {d.describe()} ({keys}) for {where}; it '
                                f"exists once {d.controller} syncs it", namespace=ns, object=obj)
         state = f"; its status: {d.condition}" if d.condition else "; it reports no sync condition yet"
         return self.warned(f'secret "{name}" not found in {ns} ({where}): {d.describe()} declares it ({keys}), '
                            f"but {d.controller} has not written it{state}", namespace=ns, object=obj,
                            remediation=None)
-
-
-def _in_files(ctx: Context, d: secret_declarers.Declared) -> bool:
-    """Whether the declaring object is one of the files of `check -f` (overlaid on a cluster)."""
-    manifests = getattr(ctx.view, "manifests", None)
-    return manifests is not None and (d.namespace, d.declarer) in manifests.keys(d.kind)
 
 
 # Credentials that are single-line tokens, signed or compared byte for byte (S3 signs with the raw key):

@@ -95,14 +95,16 @@ def _read(view: ClusterView, kind: str, notes: list[str], *, namespace: str | No
         return []
 
 
-def _evidence(results: list[Any], diag: Any, namespace: str, pods: list[dict[str, Any]]) -> list[Any]:
+def _evidence(by_namespace: dict[str | None, list[Any]], diag: Any, namespace: str,
+              pods: list[dict[str, Any]]) -> list[Any]:
     """The results of the checks that judge this Workflow's causes: not passing, in its namespace or
-    cluster-wide, and, for service-account findings, about the identities its pods ran as."""
+    cluster-wide, and, for service-account findings, about the identities its pods ran as. by_namespace:
+    the run's results grouped once, so --failed over many Workflows stays linear."""
     wanted = set(diag.check_ids)
     accounts = {p["spec"].get("serviceAccountName") or "default" for p in pods if isinstance(p.get("spec"), dict)}
     out = []
-    for r in results:
-        if r.id not in wanted or r.status.value == "pass" or r.namespace not in (namespace, None):
+    for r in [*by_namespace.get(namespace, ()), *by_namespace.get(None, ())]:
+        if r.id not in wanted or r.status.value == "pass":
             continue
         kind, _, name = (r.object or "").partition("/")
         if kind == "ServiceAccount" and accounts and name not in accounts:
@@ -180,10 +182,13 @@ def run(args: argparse.Namespace) -> int:
         checks = registry.select_checks(_with_requirements(ids))
         results = run_checks(ctx, checks, Console(stderr=True)).results
 
+    by_namespace: dict[str | None, list[Any]] = {}
+    for r in results:
+        by_namespace.setdefault(r.namespace, []).append(r)
     entries = []
     for wf, its_pods, diag in diagnosed:
         ns = wf["metadata"]["namespace"]
-        evidence = _evidence(results, diag, ns, its_pods)
+        evidence = _evidence(by_namespace, diag, ns, its_pods)
         fixes = [f"argodoctor fix {f}" for f in dict.fromkeys(
             r.remediation for r in evidence if r.remediation and r.status.value in ("fail", "warn"))]
         if not fixes:  # nothing confirmed (a snapshot, a skipped check): the fix the cause names, if it holds

@@ -43,6 +43,7 @@ class Declared:
     secret: str
     keys: frozenset[str] | None  # None: decided by the provider, not knowable here
     condition: str | None  # the sync state as its status says, e.g. "Ready=False (SecretSyncedError: ...)"
+    from_files: bool = False  # declared by the files of `check -f` (not yet applied)
 
     @property
     def controller(self) -> str:
@@ -152,7 +153,10 @@ def declarations(view: Any) -> dict[tuple[str, str], list[Declared]]:
             objs = view.list(kind)
         except KubeError:
             continue
+        manifests = getattr(view, "manifests", None)  # check -f over a cluster: which came from the files
+        in_files = manifests.keys(kind) if manifests is not None else set()
         for obj in objs:
             for d in declared(kind, obj):
+                d = dataclasses.replace(d, from_files=view.partial or (d.namespace, d.declarer) in in_files)
                 out.setdefault((d.namespace, d.secret), []).append(d)
     return out
